@@ -1,0 +1,90 @@
+"""Every platform difference in one place: asking a stream what it is without ever
+raising, the terminal's width, and the Windows console's mode and code page.
+The rest of ideconsole reads as if there were one platform.
+"""
+import os
+import sys
+from typing import Optional, TextIO
+
+from .detect import Facts
+
+ENABLE_VIRTUAL_TERMINAL_PROCESSING = 0x0004
+STD_HANDLES = {1: -11, 2: -12}  # file descriptor -> GetStdHandle argument
+
+
+def isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:  # closed, detached, or a stream without isatty
+        return False
+
+
+def fileno(stream) -> Optional[int]:
+    try:
+        return stream.fileno()
+    except Exception:
+        return None
+
+
+def encoding(stream) -> str:
+    return getattr(stream, "encoding", None) or "utf-8"
+
+
+def terminal_width(stream) -> Optional[int]:
+    """Columns of the terminal behind `stream`, or None when it has none."""
+    number = fileno(stream)
+    if number is None:
+        return None
+    try:
+        columns = os.get_terminal_size(number).columns
+    except (OSError, ValueError):
+        return None
+    return columns if columns > 0 else None
+
+
+def _windows_console_mode(number: int) -> Optional[bool]:
+    """Try to turn on VT processing for the console behind fd `number`.
+    True: on (now or already); False: refused (Windows 7, or a legacy-mode console);
+    None: no console there."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.GetStdHandle(STD_HANDLES.get(number, -11))
+    mode = wintypes.DWORD()
+    if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+        return None
+    if mode.value & ENABLE_VIRTUAL_TERMINAL_PROCESSING:
+        return True
+    return bool(kernel32.SetConsoleMode(handle, mode.value | ENABLE_VIRTUAL_TERMINAL_PROCESSING))
+
+
+def _windows_codepage() -> Optional[int]:
+    import ctypes
+
+    return ctypes.windll.kernel32.GetConsoleOutputCP() or None
+
+
+def in_ipykernel(stream) -> bool:
+    return "ipykernel" in sys.modules and type(stream).__name__ == "OutStream"
+
+
+def probe(stream: Optional[TextIO], enable_vt: bool = True) -> Facts:
+    """Gather the facts `detect()` needs. On a Windows console this may switch VT
+    processing on, which is the documented way to learn whether the console has it."""
+    tty = isatty(stream)
+    platform = sys.platform
+    version = vt = codepage = None
+    if platform == "win32":
+        wv = sys.getwindowsversion()
+        version = (wv.major, wv.minor, wv.build)
+        number = fileno(stream)
+        if tty and number in STD_HANDLES:
+            try:
+                vt = _windows_console_mode(number) if enable_vt else None
+                codepage = _windows_codepage()
+            except Exception:  # ctypes missing or a console API refusing: assume legacy
+                vt = False
+    return Facts(isatty=tty, encoding=encoding(stream), width=terminal_width(stream) if tty else None,
+                 platform=platform, windows_version=version, vt_enabled=vt, codepage=codepage,
+                 ipykernel=in_ipykernel(stream))

@@ -1,0 +1,72 @@
+"""How many terminal cells a piece of text takes, and how to cut text to a width.
+
+Escape codes take no cells, wide (CJK) characters take two, and on East Asian code
+pages (936 and friends) so do the "ambiguous" ones such as the box characters of a bar.
+"""
+import re
+import unicodedata
+from functools import lru_cache
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text) if "\x1b" in text else text
+
+
+@lru_cache(maxsize=4096)
+def _char_cells(char: str, ambiguous_wide: bool) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf", "Cc"):
+        return 0
+    kind = unicodedata.east_asian_width(char)
+    if kind in ("W", "F") or (kind == "A" and ambiguous_wide):
+        return 2
+    return 1
+
+
+def _is_ascii(text: str) -> bool:
+    try:
+        text.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def cell_width(text: str, ambiguous_wide: bool = False) -> int:
+    """Display width of `text` on one row, in cells."""
+    text = strip_ansi(text)
+    if _is_ascii(text):
+        return len(text) - len(CONTROL.findall(text)) if CONTROL.search(text) else len(text)
+    return sum(_char_cells(char, ambiguous_wide) for char in text)
+
+
+def truncate(text: str, width: int, ambiguous_wide: bool = False, ellipsis: str = "...") -> str:
+    """Cut `text` to at most `width` cells, ending with `ellipsis` when cut. Escape codes
+    are kept (they take no room) and a reset is appended if any colour was open."""
+    if cell_width(text, ambiguous_wide) <= width:
+        return text
+    room = width - cell_width(ellipsis, ambiguous_wide)
+    if room < 0:
+        ellipsis, room = "", width
+    out, used, position = [], 0, 0
+    for match in ANSI.finditer(text):
+        used, stop = _take(text[position:match.start()], room, used, ambiguous_wide, out)
+        if stop:
+            break
+        out.append(match.group())
+        position = match.end()
+    else:
+        _take(text[position:], room, used, ambiguous_wide, out)
+    result = "".join(out) + ellipsis
+    return result + "\x1b[0m" if "\x1b[" in result else result
+
+
+def _take(chunk, room, used, ambiguous_wide, out):
+    for char in chunk:
+        cells = _char_cells(char, ambiguous_wide)
+        if used + cells > room:
+            return used, True
+        out.append(char)
+        used += cells
+    return used, False

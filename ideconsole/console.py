@@ -1,0 +1,315 @@
+"""The stdout adapter: the one place that writes to the real streams.
+
+A `Console` shows one transient status line, replaces it, makes it permanent, and
+keeps everything else that is printed meanwhile (`print`, `logging`, warnings, other
+threads, stderr) intact on lines of its own above the status line. One process-wide
+lock orders all of it. Output problems (a closed or broken stream, an encoding that
+cannot show a character) end in a fallback, never in an exception for the caller.
+"""
+import atexit
+import os
+import sys
+import threading
+import weakref
+from typing import Optional, TextIO
+
+from . import _compat
+from .cells import cell_width, strip_ansi, truncate
+from .detect import Profile, detect, usable_width
+from .strategies import strategy_for
+
+LOCK = threading.RLock()
+ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
+_consoles = weakref.WeakValueDictionary()  # id(real stream) -> Console
+
+
+class StreamProxy:
+    """Stands in for `sys.stdout` / `sys.stderr` while a status line may be up, and
+    hands every write to the console, which puts it above the status line."""
+
+    def __init__(self, console: "Console", name: str, real: TextIO):
+        self._console = console
+        self._name = name
+        self._real = real
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not {}".format(type(text).__name__))
+        self._console.foreign(self._name, text)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        real = self._real
+        if real is not None:
+            try:
+                real.flush()
+            except (OSError, ValueError):
+                pass
+
+    def isatty(self) -> bool:
+        return _compat.isatty(self._real)
+
+    def fileno(self) -> int:
+        return self._real.fileno()
+
+    @property
+    def wrapped(self) -> TextIO:
+        return self._real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def real_stream(stream):
+    while isinstance(stream, StreamProxy):
+        stream = stream.wrapped
+    return stream
+
+
+class Console:
+    """Draws a transient status line on `stream` (default: `sys.stdout`).
+
+    `console`, `mode` and `interval` override detection, like the environment variables
+    IDECONSOLE_CONSOLE, IDECONSOLE_MODE and IDECONSOLE_INTERVAL; `profile` replaces it.
+    """
+
+    def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,
+                 mode: Optional[str] = None, interval: Optional[float] = None,
+                 profile: Optional[Profile] = None, env=None, stderr: Optional[TextIO] = None):
+        self.stream = real_stream(sys.stdout if stream is None else stream)
+        self.stderr = real_stream(sys.stderr if stderr is None else stderr)
+        env = os.environ if env is None else env
+        self.profile = profile or detect(_compat.probe(self.stream), env, console, mode, interval)
+        self._strategy = strategy_for(self.profile.mode, self.profile.erase)
+        self._out = self._color_stream(self.stream)
+        self._shown = 0            # cells of the status line now on screen
+        self._line = None          # the status line's text, to redraw it after other output
+        self._active = False       # a status line is in progress
+        self._pending = {}         # stream name -> text after its last newline, held back
+        self._at_line_start = True
+        self._broken = self.stream is None
+        self._saved = None         # what activation replaced, to put it back
+
+    # -- what callers use -------------------------------------------------------------
+
+    @property
+    def interval(self) -> float:
+        return self.profile.interval
+
+    @property
+    def redraws(self) -> bool:
+        """False when every status update becomes a line of its own (logs, CI)."""
+        return self.profile.mode != "lines"
+
+    def width(self) -> Optional[int]:
+        """Cells a status line may take now; None when the console does not wrap."""
+        if self.profile.live_width:
+            columns = _compat.terminal_width(self.stream)
+            if columns:
+                return usable_width(self.profile.console, columns)
+        return self.profile.width
+
+    def status(self, text: str) -> None:
+        """Show `text` as the status line, replacing the previous one."""
+        with LOCK:
+            if self._broken:
+                return
+            text = self._prepare(text)
+            width = self.width()
+            if width and self.redraws:
+                text = truncate(text, width, self.profile.ambiguous_wide)
+            if not self._active:
+                self._activate()
+            lead = "" if self._at_line_start or not self.redraws else "\n"
+            out, self._shown = self._strategy.draw(self._shown, text, self._cells(text))
+            self._line = text
+            self._emit(self._out, lead + out)
+            self._at_line_start = not self.redraws
+
+    def finish(self, text: Optional[str] = None) -> None:
+        """Make the status line permanent, as `text` if given (never cut to the width),
+        and move to a new line. Text held back from other streams is written first."""
+        with LOCK:
+            if not self._active:
+                if text is not None:
+                    self.write(text + "\n")
+                return
+            self._flush_pending()
+            final = self._line if text is None else self._prepare(text)
+            if final is not None and not (text is None and not self.redraws):
+                self._emit(self._out, self._strategy.commit(self._shown, final, self._cells(final)))
+            self._shown, self._line = 0, None
+            self._at_line_start = True
+            self._deactivate()
+
+    def clear(self) -> None:
+        """Remove the status line from the screen without keeping it."""
+        with LOCK:
+            if self._active:
+                self._flush_pending()
+                self._emit(self._out, self._strategy.erase(self._shown))
+                self._shown, self._line = 0, None
+                self._deactivate()
+
+    def write(self, text: str) -> None:
+        """Permanent text on stdout; above the status line if one is up."""
+        self.foreign("stdout", text)
+
+    def close(self) -> None:
+        """Finish a status line still up (its last state stays on screen)."""
+        self.finish()
+
+    # -- other output while a status line is up ---------------------------------------
+
+    def foreign(self, name: str, text: str) -> None:
+        """Text written by anyone else to `name` ("stdout" or "stderr")."""
+        if not text:
+            return
+        with LOCK:
+            target = self._out if name == "stdout" else self.stderr
+            if not (self._active and self._shown):
+                self._emit(target, text, foreign=True)
+                self._at_line_start = text.endswith("\n")
+                return
+            held = self._pending.get(name, "") + text
+            cut = held.rfind("\n") + 1
+            self._pending[name] = held[cut:]
+            if cut:
+                self._above(target, held[:cut])
+
+    def _above(self, target, lines: str) -> None:
+        self._emit(self._out, self._strategy.erase(self._shown))
+        self._emit(target, lines, foreign=True)
+        out, self._shown = self._strategy.draw(0, self._line, self._cells(self._line))
+        self._emit(self._out, out)
+
+    def _flush_pending(self) -> None:
+        for name, text in list(self._pending.items()):
+            if text:
+                self._above(self._out if name == "stdout" else self.stderr, text + "\n")
+        self._pending.clear()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> str:
+        text = str(text).replace("\r", "").replace("\n", " ")
+        if self.profile.color == "none":
+            text = strip_ansi(text)
+        if not self.profile.unicode:
+            text = text.translate(ASCII_FALLBACK)
+        return text
+
+    def _cells(self, text: str) -> int:
+        return cell_width(text, self.profile.ambiguous_wide)
+
+    def _color_stream(self, stream):
+        if self.profile.color != "win32" or stream is None:
+            return stream
+        try:
+            import colorama
+
+            return colorama.AnsiToWin32(stream, convert=True, strip=True).stream
+        except Exception:  # no colorama or no console: drop the colours, keep the text
+            self.profile = self.profile._replace(color="none")
+            return stream
+
+    def _emit(self, stream, text: str, foreign: bool = False) -> None:
+        """Write and flush. Our own output never raises; someone else's raises what
+        the real stream raised, as it would have without ideconsole."""
+        if not text or stream is None:
+            return
+        try:
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:
+                encoding = _compat.encoding(stream)
+                stream.write(text.encode(encoding, "replace").decode(encoding, "replace"))
+            stream.flush()
+        except Exception:
+            if stream is self._out:
+                self._broken = True
+                self._deactivate()
+            if foreign:
+                raise
+
+    def _activate(self) -> None:
+        self._active = True
+        if not self.redraws:
+            return
+        saved = {"excepthook": sys.excepthook}
+        sys.excepthook = self._excepthook
+        for name, real in (("stdout", self.stream), ("stderr", self.stderr)):
+            current = getattr(sys, name)
+            if current is not None and real_stream(current) is real and not isinstance(current, StreamProxy):
+                proxy = StreamProxy(self, name, current)
+                setattr(sys, name, proxy)
+                saved[name] = (current, proxy)
+        saved["handlers"] = _redirect_handlers({id(s[0]): s[1] for k, s in saved.items()
+                                                if k in ("stdout", "stderr")})
+        self._saved = saved
+
+    def _deactivate(self) -> None:
+        self._active = False
+        saved, self._saved = self._saved, None
+        if not saved:
+            return
+        if sys.excepthook == self._excepthook:
+            sys.excepthook = saved["excepthook"]
+        for name in ("stdout", "stderr"):
+            if name in saved and getattr(sys, name) is saved[name][1]:
+                setattr(sys, name, saved[name][0])
+        for handler, stream in saved["handlers"]:
+            if getattr(handler, "stream", None) is not stream:
+                handler.stream = stream
+
+    def _excepthook(self, kind, value, traceback) -> None:
+        hook = self._saved["excepthook"] if self._saved else sys.__excepthook__
+        self.finish()
+        hook(kind, value, traceback)
+
+
+def _redirect_handlers(proxies):
+    """Point logging handlers made before the status line (TensorFlow's, absl's) that
+    hold the real stdout/stderr at the proxies; return what to put back."""
+    import logging
+
+    changed = []
+    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            for holder in (handler, getattr(handler, "_python_handler", None)):
+                stream = getattr(holder, "stream", None)
+                if holder is not None and id(stream) in proxies:
+                    try:
+                        holder.stream = proxies[id(stream)]
+                    except AttributeError:
+                        continue
+                    changed.append((holder, stream))
+    return changed
+
+
+def get_console(stream: Optional[TextIO] = None, **options) -> Console:
+    """The shared Console of `stream` (default: the current `sys.stdout`), so that the
+    epoch header, the progress line and a direct Progbar all draw through one place.
+    Options create a new Console for that stream."""
+    real = real_stream(sys.stdout if stream is None else stream)
+    with LOCK:
+        console = _consoles.get(id(real))
+        if console is None or options or console.stream is not real:
+            console = Console(real, **options)
+            _consoles[id(real)] = console
+        return console
+
+
+@atexit.register
+def _close_all() -> None:
+    for console in list(_consoles.values()):
+        try:
+            console.close()
+        except Exception:
+            pass

@@ -1,0 +1,271 @@
+"""Which console is this, and how can a status line be drawn on it?
+
+`detect()` is a pure function of the stream's facts and the environment. It returns a
+small immutable `Profile` that explains each of its choices (`Profile.reasons`), so a
+bug report can say why ideconsole drew what it drew. Nothing here touches a real stream:
+gathering the facts is `_compat.probe()`'s job.
+"""
+import codecs
+from typing import Mapping, NamedTuple, Optional, Tuple
+
+CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "dumb", "ci", "log")
+MODES = ("cr", "backspace", "lines")
+
+# Seconds between two redraws of the status line. PyCharm repaints every 200 ms, a
+# VT terminal takes 20 redraws a second easily, a log gets a heartbeat now and then.
+REDRAW_INTERVAL = {
+    "vt": 0.05,
+    "conhost-vt": 0.05,
+    "conhost-legacy": 0.1,
+    "pycharm": 0.2,
+    "jupyter": 0.1,
+    "dumb": 0.2,
+}
+HEARTBEAT_INTERVAL = 30.0
+
+CI_VARIABLES = ("GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL", "BUILDKITE",
+                "CIRCLECI", "TRAVIS", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER", "CI")
+CI_WITH_COLOUR = ("GITHUB_ACTIONS", "GITLAB_CI")
+WIDE_CODEPAGES = (932, 936, 949, 950)
+WIDE_ENCODINGS = ("gbk", "gb2312", "gb18030", "cp936", "shift_jis", "cp932", "euc_jp",
+                  "euc_kr", "cp949", "big5", "cp950")
+
+
+class Facts(NamedTuple):
+    """What could be learnt about the stream and the platform (see `_compat.probe`)."""
+
+    isatty: bool = False
+    encoding: str = "utf-8"
+    width: Optional[int] = None          # the terminal's columns, when it has any
+    platform: str = "linux"              # sys.platform
+    windows_version: Optional[Tuple[int, int, int]] = None  # (major, minor, build)
+    vt_enabled: Optional[bool] = None    # Windows console: could VT processing be turned on?
+    codepage: Optional[int] = None       # Windows console output code page
+    ipykernel: bool = False              # an ipykernel OutStream (Jupyter, Colab, Spyder)
+
+
+class Profile(NamedTuple):
+    """How to draw on one console. `reasons` holds (choice, why) pairs."""
+
+    console: str
+    mode: str                 # "cr", "backspace" or "lines"
+    color: str                # "ansi", "win32" (colorama converts) or "none"
+    unicode: bool             # can the console draw the bar's box characters?
+    width: Optional[int]      # usable cells for a transient line; None when unbounded
+    live_width: bool          # re-read the width on each redraw (window resizes)
+    ambiguous_wide: bool      # East Asian ambiguous characters take two cells
+    erase: str                # after a CR redraw: "csi" (ESC[K), "pad" (spaces) or "none"
+    interval: float           # seconds between redraws (heartbeat interval for lines)
+    reasons: Tuple[Tuple[str, str], ...] = ()
+
+    def explain(self) -> str:
+        return "\n".join("{:<15} {:<15} {}".format(key, str(value), why)
+                         for key, value, why in self._explained())
+
+    def _explained(self):
+        values = self._asdict()
+        return [(key, values[key], why) for key, why in self.reasons]
+
+
+def parse_bool(value: Optional[str]) -> Optional[bool]:
+    """`1/true/yes/on` -> True, `0/false/no/off` -> False, unset or empty -> None."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not value:
+        return None
+    return value not in ("0", "false", "no", "off", "n", "f")
+
+
+def _positive_int(value: Optional[str]) -> Optional[int]:
+    try:
+        number = int(value) if value is not None else 0
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def _positive_float(value: Optional[str]) -> Optional[float]:
+    try:
+        number = float(value) if value is not None else 0.0
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def _choice(value: Optional[str], allowed: Tuple[str, ...], name: str) -> Optional[str]:
+    if value is None or not value.strip():
+        return None
+    value = value.strip().lower()
+    if value not in allowed:
+        raise ValueError("{} must be one of {}, not {!r}".format(name, ", ".join(allowed), value))
+    return value
+
+
+def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
+    if facts.ipykernel and not facts.isatty:
+        return "jupyter", "an ipykernel stream (Jupyter, Colab or Spyder)"
+    if env.get("PYCHARM_HOSTED") and not terminal:
+        return "pycharm", "PYCHARM_HOSTED is set and stdout is a pipe: PyCharm's run window"
+    if not terminal:
+        for name in CI_VARIABLES:
+            if parse_bool(env.get(name)):
+                return "ci", "{} is set and stdout is not a terminal".format(name)
+        return "log", "stdout is a file or a pipe"
+    if env.get("INSIDE_EMACS") or env.get("TERM") == "dumb":
+        return "dumb", "INSIDE_EMACS is set" if env.get("INSIDE_EMACS") else "TERM=dumb"
+    if facts.platform == "win32":
+        if env.get("WT_SESSION"):
+            return "vt", "WT_SESSION is set: Windows Terminal"
+        if env.get("ANSICON") or env.get("ConEmuANSI", "").upper() == "ON":
+            return "vt", "an ANSI-capable console host (ANSICON or ConEmu)"
+        if env.get("TERM"):
+            return "vt", "TERM={} on Windows (mintty, MSYS or Cygwin)".format(env["TERM"])
+        if facts.vt_enabled:
+            return "conhost-vt", "Windows console with virtual-terminal processing enabled"
+        version = facts.windows_version
+        why = "Windows console without virtual-terminal processing"
+        if version and version[:2] <= (6, 3):
+            why = "Windows {}.{} console: no virtual-terminal processing".format(*version[:2])
+        return "conhost-legacy", why
+    if env.get("TERMINAL_EMULATOR") == "JetBrains-JediTerm" or env.get("PYCHARM_HOSTED"):
+        return "vt", "a JetBrains terminal (PyCharm's Terminal tab or terminal emulation)"
+    if env.get("TERM_PROGRAM") == "vscode":
+        return "vt", "VS Code's terminal"
+    if env.get("TMUX"):
+        return "vt", "a terminal inside tmux"
+    return "vt", "a terminal (isatty)"
+
+
+def _color(console: str, facts: Facts, env: Mapping[str, str]):
+    native = "win32" if facts.platform == "win32" else "none"
+    if env.get("NO_COLOR"):
+        return "none", "NO_COLOR is set"
+    forced = None
+    for name in ("FORCE_COLOR", "CLICOLOR_FORCE"):
+        value = parse_bool(env.get(name))
+        if value is not None:
+            forced = (value, "{}={}".format(name, env[name]))
+            break
+    if forced and not forced[0]:
+        return "none", forced[1]
+    if console == "conhost-legacy":
+        if native == "win32":
+            return "win32", "legacy console: colorama turns colours into console calls"
+        return "none", "legacy console profile off Windows: no escape code may be written"
+    if forced:
+        return "ansi", forced[1]
+    if console in ("vt", "conhost-vt", "pycharm", "jupyter"):
+        return "ansi", "{} shows SGR colours".format(console)
+    if console == "dumb" and env.get("INSIDE_EMACS"):
+        return "ansi", "Emacs renders SGR colours"
+    if console == "ci":
+        for name in CI_WITH_COLOUR:
+            if env.get(name):
+                return "ansi", "{}'s log viewer renders colours".format(name)
+    return "none", "{} does not render colours".format(console)
+
+
+def usable_width(console: str, columns: int) -> int:
+    """Cells a transient line may take: conhost moves to the next row as soon as the
+    last column is written, so a redrawn line must stop one short of it."""
+    return max(columns - 1, 1) if console.startswith("conhost") else columns
+
+
+def _can_encode(encoding: str, text: str) -> bool:
+    try:
+        codecs.encode(text, encoding)
+    except (LookupError, UnicodeError):
+        return False
+    return True
+
+
+def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
+           mode: Optional[str] = None, interval: Optional[float] = None) -> Profile:
+    """Choose a profile. `console`/`mode`/`interval` override the environment's
+    IDECONSOLE_CONSOLE, IDECONSOLE_MODE and IDECONSOLE_INTERVAL; a bad value raises
+    ValueError naming the allowed ones."""
+    reasons = []
+    terminal = parse_bool(env.get("TTY_COMPATIBLE"))
+    terminal_why = "TTY_COMPATIBLE={}".format(env.get("TTY_COMPATIBLE"))
+    if terminal is None:
+        terminal, terminal_why = facts.isatty, "isatty() is {}".format(facts.isatty)
+
+    forced = _choice(console, CONSOLES, "console")
+    if forced:
+        chosen, why = forced, "chosen through the API"
+    else:
+        forced = _choice(env.get("IDECONSOLE_CONSOLE"), CONSOLES, "IDECONSOLE_CONSOLE")
+        if forced:
+            chosen, why = forced, "IDECONSOLE_CONSOLE={}".format(forced)
+        else:
+            chosen, why = _console(facts, env, terminal)
+            why = "{} ({})".format(why, terminal_why)
+    reasons.append(("console", why))
+
+    default_mode = {"conhost-legacy": "backspace", "ci": "lines", "log": "lines"}.get(chosen, "cr")
+    mode_why = "{} redraws {}".format(chosen, {"cr": "with carriage returns",
+                                                "backspace": "reliably with backspaces",
+                                                "lines": "nothing: one line per update"}[default_mode])
+    if chosen in ("vt", "conhost-vt", "dumb") and parse_bool(env.get("TTY_INTERACTIVE")) is False:
+        default_mode, mode_why = "lines", "TTY_INTERACTIVE={}".format(env["TTY_INTERACTIVE"])
+    forced_mode = _choice(mode, MODES, "mode")
+    if forced_mode:
+        default_mode, mode_why = forced_mode, "chosen through the API"
+    else:
+        forced_mode = _choice(env.get("IDECONSOLE_MODE"), MODES, "IDECONSOLE_MODE")
+        if forced_mode:
+            default_mode, mode_why = forced_mode, "IDECONSOLE_MODE={}".format(forced_mode)
+    reasons.append(("mode", mode_why))
+
+    color, color_why = _color(chosen, facts, env)
+    reasons.append(("color", color_why))
+
+    if chosen == "conhost-legacy":
+        unicode, unicode_why = False, "the legacy console's raster font cannot draw box characters"
+    elif _can_encode(facts.encoding, "\u2501\u2588\u2026"):
+        unicode, unicode_why = True, "{} encodes box characters".format(facts.encoding)
+    else:
+        unicode, unicode_why = False, "{} cannot encode box characters".format(facts.encoding)
+    reasons.append(("unicode", unicode_why))
+
+    columns = _positive_int(env.get("COLUMNS"))
+    live_width = False
+    if chosen in ("pycharm", "jupyter", "ci", "log"):
+        width, width_why = columns, ("COLUMNS={}".format(columns) if columns
+                                     else "{} does not wrap lines: unbounded".format(chosen))
+    elif columns:
+        width, width_why = columns, "COLUMNS={}".format(columns)
+    elif facts.width:
+        width, width_why, live_width = facts.width, "the terminal reports it", True
+    else:
+        width, width_why = 80, "unknown: assumed 80"
+    if width and chosen.startswith("conhost"):
+        width = usable_width(chosen, width)
+        width_why += "; minus 1: conhost wraps at once on the last column"
+    reasons.append(("width", width_why))
+
+    encoding = facts.encoding.lower().replace("-", "_")
+    ambiguous_wide = facts.codepage in WIDE_CODEPAGES or encoding in WIDE_ENCODINGS
+    reasons.append(("ambiguous_wide", "code page {}".format(facts.codepage or encoding)))
+
+    erase = {"vt": "csi", "conhost-vt": "csi", "pycharm": "none"}.get(chosen, "pad")
+    if chosen == "dumb" and env.get("INSIDE_EMACS"):
+        erase = "none"
+    reasons.append(("erase", {"csi": "ESC[K clears the rest of the line",
+                              "none": "a carriage return replaces the whole line",
+                              "pad": "spaces overwrite the rest of the line"}[erase]))
+
+    if default_mode == "lines":
+        seconds = interval or _positive_float(env.get("IDECONSOLE_INTERVAL"))
+        interval_why = "heartbeat, from {}".format(
+            "the API" if interval else "IDECONSOLE_INTERVAL") if seconds else "heartbeat"
+        seconds = seconds or HEARTBEAT_INTERVAL
+    else:
+        seconds = interval or REDRAW_INTERVAL.get(chosen, 0.1)
+        interval_why = "redraw rate {} can show".format(chosen)
+    reasons.append(("interval", interval_why))
+
+    return Profile(console=chosen, mode=default_mode, color=color, unicode=unicode,
+                   width=width, live_width=live_width, ambiguous_wide=ambiguous_wide,
+                   erase=erase, interval=seconds, reasons=tuple(reasons))

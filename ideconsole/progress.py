@@ -1,0 +1,124 @@
+"""A progress bar over a Console: keeps the state of one run of steps and decides when a
+line is drawn. Between redraws an update stores a reference and compares two numbers; no
+formatting, no conversion of metric values (which may be tensors still on a device).
+"""
+import threading
+import time
+from typing import Callable, Iterable, Optional, Sequence, Tuple
+
+from .console import Console, get_console
+from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, summary_line
+
+
+def to_number(value):
+    """A metric value as a plain number where it is one (tensors, numpy scalars and
+    arrays are reduced to their mean), otherwise as it came."""
+    try:
+        if hasattr(value, "numpy"):
+            value = value.numpy()
+        if hasattr(value, "ndim") and getattr(value, "ndim", 0) > 0:
+            value = value.mean()
+        return float(value)
+    except Exception:
+        return value
+
+
+class Progress:
+    """One bar: `update()` on every step, `done()` once at the end.
+
+    verbose=1 redraws a status line (or writes heartbeat lines in a log); verbose=2
+    writes only the final line; verbose=0 writes nothing.
+    """
+
+    def __init__(self, total: Optional[int] = None, console: Optional[Console] = None,
+                 title: str = "", verbose: int = 1, clock: Callable[[], float] = time.monotonic,
+                 hidden: Sequence[str] = HIDDEN_KEYS):
+        self.console = console or get_console()
+        self.total = total if total and total > 0 else None
+        self.title = title
+        self.verbose = verbose
+        self.hidden = hidden
+        self._clock = clock
+        self._start = clock()
+        self._step = 0
+        self._values = None          # the latest metrics, as given (not yet converted)
+        self._next = self._start + (self.console.interval if not self.console.redraws else 0.0)
+        if verbose != 1:
+            self._next = float("inf")  # verbose 0 and 2 draw nothing until done()
+        self._lock = threading.Lock()
+        self._finished = False
+        profile = self.console.profile
+        self._look = Look(unicode=profile.unicode, color=profile.color != "none",
+                          lines=not self.console.redraws)
+
+    def update(self, step: int, values=None) -> None:
+        """Record progress; draw when a redraw is due. Steps going backwards (updates
+        arriving out of order from several threads) are ignored."""
+        if step < self._step:
+            return
+        self._step = step
+        if values is not None:
+            self._values = values
+        if self._clock() < self._next:
+            return
+        self._draw()
+
+    def done(self, values=None, step: Optional[int] = None) -> None:
+        """The final line, permanent: elapsed time instead of ETA, every metric given."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        if step is not None:
+            self._step = max(step, self._step)
+        if values is not None:
+            self._values = values
+        if self.total is None:
+            self.total = self._step or None
+        elif self.verbose != 1 or not self._step:
+            self._step = max(self._step, self.total)
+        if self.verbose == 0:
+            return
+        state = self._state()
+        if self.verbose == 2:
+            self.console.finish(summary_line(state))
+        elif self._look.lines:
+            self.console.finish(log_line(state, final=True))
+        else:
+            self.console.finish(fitted_line(state, self._look, None))
+
+    def _draw(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is drawing a step at least as recent
+        try:
+            if self._finished:
+                return
+            now = self._clock()
+            self._next = now + self.console.interval
+            state = self._state(now)
+            if self._look.lines:
+                self.console.status(log_line(state))
+            else:
+                self.console.status(fitted_line(state, self._look, self.console.width(),
+                                                self.console.profile.ambiguous_wide))
+        except Exception:  # a progress bar must never stop training
+            pass
+        finally:
+            self._lock.release()
+
+    def _state(self, now: Optional[float] = None) -> State:
+        elapsed = (self._clock() if now is None else now) - self._start
+        per_step = elapsed / self._step if self._step else 0.0
+        return State(step=self._step, total=self.total, elapsed=elapsed, per_step=per_step,
+                     values=self._formatted(), title=self.title)
+
+    def _formatted(self) -> Iterable[Tuple[str, str]]:
+        values = self._values
+        if not values:
+            return []
+        items = values.items() if hasattr(values, "items") else values
+        try:
+            return [(str(name), format_value(to_number(value)))
+                    for name, value in items if name not in self.hidden]
+        except Exception:
+            return []
