@@ -42,6 +42,8 @@ class Progress:
         self._start = clock()
         self._step = 0
         self._values = None          # the latest metrics, as given (not yet converted)
+        self._first = None           # (time, step) of the first drawn step: compiling and
+                                     # warming up make step 1 slow, so rates count from here
         self._next = self._start + (self.console.interval if not self.console.redraws else 0.0)
         if verbose != 1:
             self._next = float("inf")  # verbose 0 and 2 draw nothing until done()
@@ -107,17 +109,26 @@ class Progress:
             self._lock.release()
 
     def _state(self, now: Optional[float] = None) -> State:
-        elapsed = (self._clock() if now is None else now) - self._start
-        per_step = elapsed / self._step if self._step else 0.0
+        now = self._clock() if now is None else now
+        elapsed = now - self._start
+        if self._first is None and self._step:
+            self._first = (now, self._step)
+        first_time, first_step = self._first or (self._start, 0)
+        if self._step > first_step:
+            per_step = (now - first_time) / (self._step - first_step)
+        else:
+            per_step = elapsed / self._step if self._step else 0.0
         return State(step=self._step, total=self.total, elapsed=elapsed, per_step=per_step,
                      values=self._formatted(), title=self.title)
 
     def _formatted(self) -> Iterable[Tuple[str, str]]:
         values = self._values
-        if not values:
-            return []
-        items = values.items() if hasattr(values, "items") else values
         try:
+            if callable(values):  # computed only when a line is drawn
+                values = values()
+            if not values:
+                return []
+            items = values.items() if hasattr(values, "items") else values
             return [(str(name), format_value(to_number(value)))
                     for name, value in items if name not in self.hidden]
         except Exception:

@@ -6,7 +6,7 @@ names are abbreviated, extra metrics are dropped, the bar goes; the step count a
 loss stay. A final line is never cut.
 """
 import math
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .cells import cell_width
 
@@ -88,7 +88,7 @@ def _bar(state: State, width: int, look: Look) -> str:
     if look.unicode:
         head, tail = "\u2501" * filled, "\u2501" * (width - filled)
         if look.color:
-            return GREEN + head + RESET + WHITE + tail + RESET
+            return "".join(color + part + RESET for color, part in ((GREEN, head), (WHITE, tail)) if part)
         return head + tail
     if filled < width and state.step < state.total:
         return "[" + "=" * max(filled - 1, 0) + ">" + "." * (width - max(filled, 1)) + "]"
@@ -106,7 +106,7 @@ def _metrics(values, names_short: bool) -> str:
 
 def progress_line(state: State, look: Look, final: bool = False, bar_width: Optional[int] = None,
                   per_step: bool = True, short_names: bool = False,
-                  values: Optional[Sequence[Tuple[str, str]]] = None) -> str:
+                  values: Optional[Sequence[Tuple[str, str]]] = None, show_time: bool = True) -> str:
     """One line, Keras 3 style (unicode look) or Keras 2 style (ASCII look)."""
     values = state.values if values is None else values
     if bar_width is None:
@@ -117,7 +117,9 @@ def progress_line(state: State, look: Look, final: bool = False, bar_width: Opti
     bar = _bar(state, bar_width, look)
     if bar:
         parts.append(bar)
-    if look.unicode:
+    if not show_time:
+        pass
+    elif look.unicode:
         parts.append(_bold(time_text, look))
     elif final or state.total is None:
         parts.append("- " + time_text)
@@ -151,27 +153,30 @@ def summary_line(state: State) -> str:
     return " - ".join(parts) + _metrics(state.values, False)
 
 
-def _keep_loss(values: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    return [(name, value) for name, value in values if name == "loss"] or list(values[:1])
+def _shorter(state: State, look: Look):
+    """Ways to draw the line, each giving up a little more than the one before."""
+    bar = 20 if look.unicode else 30
+    yield dict(bar_width=bar // 2)
+    yield dict(bar_width=10, per_step=False)
+    yield dict(bar_width=6, per_step=False, short_names=True)
+    values = list(state.values)
+    others = [item for item in values if item[0] != "loss"]
+    for keep in range(len(others) - 1, -1, -1):
+        kept = others[:keep]
+        trimmed = [item for item in values if item[0] == "loss" or item in kept] or values[:1]
+        yield dict(bar_width=6, per_step=False, short_names=True, values=trimmed)
+    loss = [item for item in values if item[0] == "loss"] or values[:1]
+    yield dict(bar_width=0, per_step=False, short_names=True, values=loss)
+    yield dict(bar_width=0, per_step=False, short_names=True, values=loss, show_time=False)
 
 
 def fitted_line(state: State, look: Look, width: Optional[int], ambiguous_wide: bool = False) -> str:
     """The richest transient line that fits in `width` cells (all of it when None)."""
-    full = progress_line(state, look)
-    if width is None or cell_width(full, ambiguous_wide) <= width:
-        return full
-    bar = 20 if look.unicode else 30
-    candidates = (
-        dict(bar_width=max(bar // 2, 10)),
-        dict(bar_width=10, per_step=False),
-        dict(bar_width=5, per_step=False),
-        dict(bar_width=5, per_step=False, short_names=True),
-        dict(bar_width=0, per_step=False, short_names=True),
-        dict(bar_width=0, per_step=False, short_names=True, values=_keep_loss(state.values)),
-    )
-    line = full
-    for options in candidates:
+    line = progress_line(state, look)
+    if width is None or cell_width(line, ambiguous_wide) <= width:
+        return line
+    for options in _shorter(state, look):
         line = progress_line(state, look, **options)
         if cell_width(line, ambiguous_wide) <= width:
-            return line
-    return line  # the console cuts what is left (Console.status truncates)
+            break
+    return line  # what still does not fit is cut by Console.status

@@ -1,0 +1,194 @@
+"""Keras callback events -> a Progress bar. Shared by every Keras flavour; the thin
+modules `ideconsole.keras` and `ideconsole.tf_keras` mix it into their Keras's own
+`ProgbarLogger`, so Keras sees a ProgbarLogger and adds none of its own.
+
+Nothing here imports Keras.
+"""
+import threading
+from typing import Optional
+
+from .console import Console, get_console
+from .progress import Progress, to_number
+
+
+class ProgressCallback:
+    """Every hook of Keras's ProgbarLogger, drawn through an ideconsole `Console`.
+
+    Keras 3, tf_keras and standalone Keras 2.2 call different hooks (`on_batch_end` is the
+    only train-batch hook in Keras 2.2); all of them are answered here. Validation inside
+    `fit` stays silent, as in Keras; `evaluate` and `predict` get a bar of their own.
+    """
+
+    async_safe = True            # Keras 3: batch hooks may run on a thread pool (JAX, PyTorch)
+    _supports_tf_logs = True     # tf_keras: hand us tensors; we convert only what is drawn
+
+    def _ideconsole_init(self, console: Optional[Console] = None, verbose=None):
+        self._console = console
+        self._verbose_override = verbose
+        self._bar = None
+        self._in_fit = False
+        self._epochs = 1
+        self._epoch_title = ""
+        self._target = None
+        self._count_samples = False
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    # -- parameters -----------------------------------------------------------------------
+
+    @property
+    def console(self) -> Console:
+        return self._console or get_console()
+
+    def set_params(self, params):
+        self.params = params
+        verbose = self._verbose_override
+        if verbose is None:
+            verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else int(verbose or 0)
+        self._epochs = params.get("epochs") or 1
+        steps = params.get("steps")
+        self._count_samples = getattr(self, "count_mode", "steps") == "samples" or (
+            steps is None and params.get("samples") is not None)
+        self._target = params.get("samples") if self._count_samples else steps
+
+    # -- fit ------------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+        self._close_bar()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._close_bar()
+        self._epoch_title = ""
+        if self.verbose and self._epochs > 1:
+            self._epoch_title = "Epoch {}/{}".format(epoch + 1, self._epochs)
+            self._say(self._epoch_title + "\n")
+        self._start_bar()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step(batch, logs)
+
+    def on_batch_end(self, batch, logs=None):  # Keras 2.2's only train-batch hook
+        self._step(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finish_bar(logs)
+
+    # -- evaluate and predict ---------------------------------------------------------------
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:
+            self._start_bar()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self._step(batch, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit:
+            self._finish_bar(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._start_bar()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._step(batch, None)  # the logs hold the predictions, not metrics
+
+    def on_predict_end(self, logs=None):
+        self._finish_bar(None)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        try:
+            self.console.write(text)
+        except Exception:  # the progress display must never stop training
+            pass
+
+    def _start_bar(self):
+        self._seen = 0
+        self._bar = Progress(self._target, console=self.console, title=self._epoch_title,
+                             verbose=self.verbose) if self.verbose else None
+
+    def _step(self, batch, logs):
+        bar = self._bar
+        if bar is None:
+            return
+        if self._count_samples:
+            self._seen += _batch_size(logs)
+            bar.update(self._seen, logs)
+        else:
+            bar.update(batch + 1, logs)
+
+    def _finish_bar(self, logs):
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            try:
+                bar.done(logs)
+            except Exception:
+                pass
+            if self._target is None and bar.total:
+                self._target = bar.total  # learnt at the end of the first epoch, as Keras does
+
+    def _close_bar(self):
+        """A bar left open (an interrupted epoch) keeps its last state on screen."""
+        bar, self._bar = self._bar, None
+        if bar is not None and bar.verbose == 1:
+            try:
+                bar.console.finish()
+            except Exception:
+                pass
+
+
+def _batch_size(logs) -> int:
+    try:
+        return int(logs.get("size", 1)) if logs else 1
+    except (TypeError, ValueError, AttributeError):
+        return 1
+
+
+class ProgbarCompat:
+    """`keras.utils.Progbar`'s interface over a Progress: `update(current, values)` and
+    `add(n, values)`, averaging the metrics that are not stateful over the steps seen, as
+    Keras does."""
+
+    def _ideconsole_init(self, target, verbose=1, stateful_metrics=None, console=None):
+        self._progress = Progress(target, console=console or get_console(), verbose=verbose)
+        self._stateful = set(stateful_metrics or ())
+        self._sums = {}
+        self._seen_so_far = 0
+
+    def update(self, current, values=None, finalize=None):
+        try:
+            self._accumulate(current, values or ())
+            progress = self._progress
+            if finalize is None:
+                finalize = progress.total is not None and current >= progress.total
+            if finalize:
+                progress.done(self._averages(), step=current)
+            else:
+                progress.update(current, self._averages)
+        except Exception:  # the progress display must never stop training
+            pass
+
+    def add(self, n, values=None):
+        self.update(self._seen_so_far + n, values)
+
+    def _accumulate(self, current, values):
+        steps = max(current - self._seen_so_far, 1)
+        for name, value in values:
+            if name in self._stateful:
+                self._sums[name] = [value, 1]
+                continue
+            value = to_number(value)
+            total = self._sums.setdefault(name, [0.0, 0])
+            total[0] += value * steps
+            total[1] += steps
+        self._seen_so_far = current
+
+    def _averages(self):
+        return [(name, total / max(count, 1)) for name, (total, count) in self._sums.items()]

@@ -1,0 +1,46 @@
+"""ideconsole's ProgbarLogger and Progbar for `import keras`: Keras 3 (any backend), and
+standalone Keras 2.2.x on TensorFlow 1.x (`fit`, `fit_generator`).
+
+    from ideconsole.keras import ProgbarLogger
+    model.fit(x, y, epochs=40, callbacks=[ProgbarLogger()])
+"""
+from typing import Optional
+
+import keras
+
+from .callback import ProgbarCompat, ProgressCallback
+from .console import Console
+
+KERAS2 = keras.__version__.startswith("2.")
+ProgbarBase = keras.utils.Progbar if hasattr(keras.utils, "Progbar") else keras.utils.generic_utils.Progbar
+
+
+class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
+    """Keras's ProgbarLogger, drawn right on every console. Pass it in `callbacks=`: Keras
+    then adds no bar of its own (on Keras 2.2, whose `fit_generator` always adds one, this
+    logger silences that one when training begins)."""
+
+    def __init__(self, console: Optional[Console] = None, verbose=None, count_mode: str = "steps",
+                 stateful_metrics=None):
+        if KERAS2:
+            super().__init__(count_mode=count_mode, stateful_metrics=stateful_metrics)
+        else:
+            super().__init__()
+        self._ideconsole_init(console, verbose)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if KERAS2:
+            from ._keras2 import silence_stock_loggers
+
+            silence_stock_loggers(self, keras.callbacks.ProgbarLogger)
+
+
+class Progbar(ProgbarCompat, ProgbarBase):
+    """`keras.utils.Progbar`, drawn through ideconsole."""
+
+    def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
+                 unit_name="step", console: Optional[Console] = None):
+        self.target = target
+        self.verbose = verbose
+        self._ideconsole_init(target, verbose, stateful_metrics, console)

@@ -1,0 +1,129 @@
+"""Detection: one row per console, with the facts injected; no real Windows or PyCharm."""
+import pytest
+
+from ideconsole.detect import Facts, detect, parse_bool
+
+TTY = Facts(isatty=True, width=100)
+PIPE = Facts(isatty=False)
+WIN7 = Facts(isatty=True, width=80, platform="win32", windows_version=(6, 1, 7601),
+             vt_enabled=False, codepage=437, encoding="utf-8")
+WIN10 = WIN7._replace(windows_version=(10, 0, 19045), vt_enabled=True)
+
+# facts, environment -> console, mode, colour, unicode, width
+TABLE = [
+    ("vt terminal", TTY, {"TERM": "xterm-256color"}, "vt", "cr", "ansi", True, 100),
+    ("vs code terminal", TTY, {"TERM_PROGRAM": "vscode"}, "vt", "cr", "ansi", True, 100),
+    ("tmux", TTY, {"TMUX": "/tmp/tmux-0/default,1,0"}, "vt", "cr", "ansi", True, 100),
+    ("windows terminal", WIN10._replace(vt_enabled=False), {"WT_SESSION": "x"}, "vt", "cr", "ansi", True, 80),
+    ("pycharm run window", PIPE, {"PYCHARM_HOSTED": "1"}, "pycharm", "cr", "ansi", True, None),
+    ("pycharm terminal emulation", TTY, {"PYCHARM_HOSTED": "1", "TERM": "xterm-256color"},
+     "vt", "cr", "ansi", True, 100),
+    ("pycharm terminal tab", TTY, {"TERMINAL_EMULATOR": "JetBrains-JediTerm"}, "vt", "cr", "ansi", True, 100),
+    ("windows 7 cmd", WIN7, {}, "conhost-legacy", "backspace", "win32", False, 79),
+    ("windows 10 cmd, vt refused", WIN10._replace(vt_enabled=False), {},
+     "conhost-legacy", "backspace", "win32", False, 79),
+    ("windows 10 cmd, vt enabled", WIN10, {}, "conhost-vt", "cr", "ansi", True, 79),
+    ("jupyter", Facts(ipykernel=True), {"TERM": "xterm-color", "FORCE_COLOR": "1"},
+     "jupyter", "cr", "ansi", True, None),
+    ("emacs shell", TTY, {"INSIDE_EMACS": "29.1,comint", "TERM": "dumb", "COLUMNS": "70"},
+     "dumb", "cr", "ansi", True, 70),
+    ("dumb terminal", TTY, {"TERM": "dumb"}, "dumb", "cr", "none", True, 100),
+    ("github actions", PIPE, {"CI": "true", "GITHUB_ACTIONS": "true"}, "ci", "lines", "ansi", True, None),
+    ("gitlab ci", PIPE, {"CI": "true", "GITLAB_CI": "true"}, "ci", "lines", "ansi", True, None),
+    ("generic ci", PIPE, {"CI": "1"}, "ci", "lines", "none", True, None),
+    ("ci=false is not ci", PIPE, {"CI": "false"}, "log", "lines", "none", True, None),
+    ("log file", PIPE, {}, "log", "lines", "none", True, None),
+    ("cp1252 log file", PIPE._replace(encoding="cp1252"), {}, "log", "lines", "none", False, None),
+]
+
+
+@pytest.mark.parametrize("name,facts,env,console,mode,color,unicode,width", TABLE,
+                         ids=[row[0] for row in TABLE])
+def test_detection_table(name, facts, env, console, mode, color, unicode, width):
+    profile = detect(facts, env)
+    assert (profile.console, profile.mode, profile.color, profile.unicode, profile.width) == (
+        console, mode, color, unicode, width)
+
+
+def test_every_choice_is_explained():
+    profile = detect(WIN7, {})
+    explained = dict(profile.reasons)
+    assert set(explained) >= {"console", "mode", "color", "unicode", "width"}
+    assert "6.1" in explained["console"]
+    assert "minus 1" in explained["width"]
+    assert "conhost-legacy" in profile.explain()
+
+
+def test_legacy_console_forced_off_windows_writes_no_escape_codes():
+    profile = detect(TTY, {"IDECONSOLE_CONSOLE": "conhost-legacy", "FORCE_COLOR": "1"})
+    assert profile.console == "conhost-legacy"
+    assert profile.color == "none"
+    assert profile.mode == "backspace"
+
+
+@pytest.mark.parametrize("env,color", [
+    ({"NO_COLOR": "1"}, "none"),
+    ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, "none"),
+    ({"FORCE_COLOR": "0"}, "none"),
+    ({"FORCE_COLOR": "off"}, "none"),
+    ({"CLICOLOR_FORCE": "false"}, "none"),
+])
+def test_colour_conventions_on_a_terminal(env, color):
+    assert detect(TTY, env).color == color
+
+
+@pytest.mark.parametrize("env,color", [
+    ({"FORCE_COLOR": "1"}, "ansi"),
+    ({"CLICOLOR_FORCE": "yes"}, "ansi"),
+    ({"FORCE_COLOR": ""}, "none"),
+    ({}, "none"),
+])
+def test_colour_conventions_in_a_file(env, color):
+    assert detect(PIPE, env).color == color
+
+
+def test_tty_compatible_and_interactive():
+    assert detect(PIPE, {"TTY_COMPATIBLE": "1"}).console == "vt"
+    assert detect(TTY, {"TTY_COMPATIBLE": "0"}).console == "log"
+    assert detect(TTY, {"TTY_INTERACTIVE": "0"}).mode == "lines"
+    assert detect(TTY, {"TTY_INTERACTIVE": "1"}).mode == "cr"
+
+
+def test_columns_overrides_the_terminal_and_stops_live_width():
+    live = detect(TTY, {})
+    fixed = detect(TTY, {"COLUMNS": "42"})
+    assert (live.width, live.live_width) == (100, True)
+    assert (fixed.width, fixed.live_width) == (42, False)
+    assert detect(TTY, {"COLUMNS": "junk"}).width == 100
+
+
+def test_overrides_by_environment_and_api():
+    assert detect(PIPE, {"IDECONSOLE_CONSOLE": "pycharm"}).console == "pycharm"
+    assert detect(TTY, {"IDECONSOLE_MODE": "lines"}).mode == "lines"
+    assert detect(TTY, {"IDECONSOLE_MODE": "lines"}, mode="backspace").mode == "backspace"
+    assert detect(TTY, {}, console="jupyter").console == "jupyter"
+    assert detect(PIPE, {"IDECONSOLE_INTERVAL": "5"}).interval == 5.0
+    assert detect(PIPE, {}, interval=2).interval == 2.0
+    assert detect(PIPE, {"IDECONSOLE_INTERVAL": "-1"}).interval == 30.0
+
+
+def test_bad_override_says_what_is_allowed():
+    with pytest.raises(ValueError, match="pycharm"):
+        detect(TTY, {"IDECONSOLE_CONSOLE": "pycharn"})
+    with pytest.raises(ValueError, match="backspace"):
+        detect(TTY, {}, mode="sideways")
+
+
+def test_code_page_936_makes_ambiguous_characters_wide():
+    assert detect(WIN7._replace(codepage=936), {}).ambiguous_wide
+    assert detect(PIPE._replace(encoding="gbk"), {}).ambiguous_wide
+    assert not detect(WIN7, {}).ambiguous_wide
+
+
+@pytest.mark.parametrize("text,value", [
+    ("1", True), ("true", True), ("YES", True), ("on", True),
+    ("0", False), ("false", False), ("No", False), ("off", False),
+    ("", None), (None, None), ("  ", None),
+])
+def test_parse_bool(text, value):
+    assert parse_bool(text) is value
