@@ -122,9 +122,10 @@ class Console:
             width = self.width()
             if width and self.redraws:
                 text = truncate(text, width, self.profile.ambiguous_wide)
+            lead = ""
             if not self._active:
                 self._activate()
-            lead = "" if self._at_line_start or not self.redraws else "\n"
+                lead = "" if self._at_line_start else "\n"
             out, self._shown = self._strategy.draw(self._shown, text, self._cells(text))
             self._line = text
             self._emit(self._out, lead + out)
@@ -139,9 +140,11 @@ class Console:
                     self.write(text + "\n")
                 return
             self._flush_pending()
-            final = self._line if text is None else self._prepare(text)
-            if final is not None and not (text is None and not self.redraws):
+            if text is not None:
+                final = self._prepare(text)
                 self._emit(self._out, self._strategy.commit(self._shown, final, self._cells(final)))
+            elif self._shown:
+                self._emit(self._out, "\n")  # the line on screen stays as it is
             self._shown, self._line = 0, None
             self._at_line_start = True
             self._deactivate()
@@ -157,7 +160,7 @@ class Console:
 
     def write(self, text: str) -> None:
         """Permanent text on stdout; above the status line if one is up."""
-        self.foreign("stdout", text)
+        self._put("stdout", text, foreign=False)
 
     def close(self) -> None:
         """Finish a status line still up (its last state stays on screen)."""
@@ -166,24 +169,28 @@ class Console:
     # -- other output while a status line is up ---------------------------------------
 
     def foreign(self, name: str, text: str) -> None:
-        """Text written by anyone else to `name` ("stdout" or "stderr")."""
+        """Text written by anyone else to `name` ("stdout" or "stderr"). Errors of the
+        real stream reach the writer, as they would have without ideconsole."""
+        self._put(name, text, foreign=True)
+
+    def _put(self, name: str, text: str, foreign: bool) -> None:
         if not text:
             return
         with LOCK:
             target = self._out if name == "stdout" else self.stderr
             if not (self._active and self._shown):
-                self._emit(target, text, foreign=True)
+                self._emit(target, text, foreign)
                 self._at_line_start = text.endswith("\n")
                 return
             held = self._pending.get(name, "") + text
             cut = held.rfind("\n") + 1
             self._pending[name] = held[cut:]
             if cut:
-                self._above(target, held[:cut])
+                self._above(target, held[:cut], foreign)
 
-    def _above(self, target, lines: str) -> None:
+    def _above(self, target, lines: str, foreign: bool = True) -> None:
         self._emit(self._out, self._strategy.erase(self._shown))
-        self._emit(target, lines, foreign=True)
+        self._emit(target, lines, foreign)
         out, self._shown = self._strategy.draw(0, self._line, self._cells(self._line))
         self._emit(self._out, out)
 

@@ -7,7 +7,8 @@ import time
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 from .console import Console, get_console
-from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, summary_line
+from .render import (HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, progress_line,
+                     summary_line)
 
 
 def to_number(value):
@@ -87,14 +88,14 @@ class Progress:
         elif self._look.lines:
             self.console.finish(log_line(state, final=True))
         else:
-            self.console.finish(fitted_line(state, self._look, None))
+            self.console.finish(progress_line(state, self._look, final=True))
 
     def _draw(self) -> None:
         if not self._lock.acquire(blocking=False):
             return  # another thread is drawing a step at least as recent
         try:
-            if self._finished:
-                return
+            if self._finished or (self._look.lines and self.total and self._step >= self.total):
+                return  # in a log, the final line follows at once
             now = self._clock()
             self._next = now + self.console.interval
             state = self._state(now)

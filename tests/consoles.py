@@ -1,6 +1,6 @@
 """Console models: what a person finally sees after a program wrote some text.
 
-Each model follows shared/CONSOLES.md. Shared interface:
+Each model follows docs/consoles.md. Shared interface:
 ``feed(text, stream="stdout")``, ``feed_all(chunks)``, ``lines()`` and ``text()``.
 """
 

@@ -1,4 +1,4 @@
-"""The console models follow shared/CONSOLES.md: these tests protect the models."""
+"""The console models follow docs/consoles.md: these tests protect the models."""
 
 import pytest
 from consoles import MODELS, VT, GitLabLog, LegacyConhost, LogReader, PyCharm, render, screen

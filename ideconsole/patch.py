@@ -1,0 +1,132 @@
+"""`install()`: unmodified Keras code draws through ideconsole.
+
+Keras's own `ProgbarLogger` and `Progbar` classes get ideconsole's methods, for every Keras
+flavour: already imported ones at once, the others when they are first imported (an
+import hook). Patching the classes themselves, rather than the names that refer to them,
+reaches every place Keras creates them, keeps `isinstance` checks true, and is undone by
+`uninstall()`.
+"""
+import importlib.abc
+import importlib.util
+import sys
+import threading
+
+from .callback import ProgbarCompat, ProgressCallback
+
+# module -> (class name, ideconsole's methods for it)
+TARGETS = {
+    "keras.src.callbacks.progbar_logger": ("ProgbarLogger", ProgressCallback),   # Keras 3
+    "keras.src.utils.progbar": ("Progbar", ProgbarCompat),
+    "tf_keras.src.callbacks": ("ProgbarLogger", ProgressCallback),              # tf_keras
+    "tf_keras.src.utils.generic_utils": ("Progbar", ProgbarCompat),
+    "keras.callbacks": ("ProgbarLogger", ProgressCallback),                     # Keras 2.2
+    "keras.utils.generic_utils": ("Progbar", ProgbarCompat),
+    "tensorflow.python.keras.callbacks": ("ProgbarLogger", ProgressCallback),   # tf.keras, TF 2.x < 2.16
+    "tensorflow.python.keras.utils.generic_utils": ("Progbar", ProgbarCompat),
+}
+_MISSING = object()
+_SKIP = ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__", "__init__",
+         "_ideconsole_init")
+_patched = {}  # class -> {attribute: original value or _MISSING}
+_lock = threading.RLock()
+
+
+def _logger_init(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        ProgressCallback._ideconsole_init(self)
+    return __init__
+
+
+def _progbar_init(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        ProgbarCompat._ideconsole_init(self, getattr(self, "target", None), getattr(self, "verbose", 1),
+                                       getattr(self, "stateful_metrics", None))
+    return __init__
+
+
+def _patch_class(cls, methods) -> None:
+    if cls in _patched or issubclass(cls, methods):
+        return
+    saved = {}
+    replacements = {name: value for name, value in vars(methods).items() if name not in _SKIP}
+    wrap = _logger_init if methods is ProgressCallback else _progbar_init
+    replacements["__init__"] = wrap(cls.__init__)
+    for name, value in replacements.items():
+        saved[name] = cls.__dict__.get(name, _MISSING)
+        setattr(cls, name, value)
+    _patched[cls] = saved
+
+
+def _patch_module(module) -> None:
+    name, methods = TARGETS[module.__name__]
+    cls = getattr(module, name, None)
+    if isinstance(cls, type):
+        with _lock:
+            _patch_class(cls, methods)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    """Patches a target module right after it is first imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in TARGETS:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _PatchingLoader(spec.loader)
+                return spec
+            if spec is not None:
+                return None
+        return None
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _patch_module(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+_finder = _Finder()
+
+
+def install() -> None:
+    """Draw every Keras progress bar of this process through ideconsole."""
+    with _lock:
+        if _finder not in sys.meta_path:
+            sys.meta_path.insert(0, _finder)
+        for name in TARGETS:
+            module = sys.modules.get(name)
+            if module is not None:
+                _patch_module(module)
+
+
+def uninstall() -> None:
+    """Give Keras its own ProgbarLogger and Progbar back."""
+    with _lock:
+        if _finder in sys.meta_path:
+            sys.meta_path.remove(_finder)
+        for cls, saved in list(_patched.items()):
+            for name, value in saved.items():
+                if value is _MISSING:
+                    delattr(cls, name)
+                else:
+                    setattr(cls, name, value)
+            del _patched[cls]
+
+
+def installed() -> bool:
+    return _finder in sys.meta_path

@@ -1,0 +1,87 @@
+"""Shared fixtures: streams that record what the program wrote, in order, from both
+stdout and stderr, so a console model can replay it."""
+import sys
+
+import pytest
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+
+from consoles import screen  # noqa: E402
+from ideconsole.console import Console  # noqa: E402
+from ideconsole.detect import Facts, detect  # noqa: E402
+
+
+class Recorder:
+    """A text stream that appends (stream name, text) to a shared list of writes."""
+
+    def __init__(self, name, writes, encoding="utf-8", tty=False):
+        self.name, self.writes, self.encoding, self.tty = name, writes, encoding, tty
+        self.closed = False
+
+    def write(self, text):
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        text.encode(self.encoding)  # like a real stream: UnicodeEncodeError if it cannot
+        self.writes.append((self.name, text))
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return self.tty
+
+
+# model name -> (forced console, environment, facts)
+SETUPS = {
+    "vt80": ("vt", {"COLUMNS": "80"}, Facts(isatty=True)),
+    "vt40": ("vt", {"COLUMNS": "40"}, Facts(isatty=True)),
+    "pycharm": ("pycharm", {"PYCHARM_HOSTED": "1"}, Facts()),
+    "conhost-437": ("conhost-legacy", {"COLUMNS": "80"}, Facts(isatty=True, codepage=437)),
+    "conhost-936": ("conhost-legacy", {"COLUMNS": "60"}, Facts(isatty=True, codepage=936)),
+    "log": ("log", {}, Facts()),
+    "gitlab": ("ci", {"GITLAB_CI": "true", "CI": "true"}, Facts()),
+}
+
+
+def model_for(name):
+    console, env, facts = SETUPS[name]
+    if name.startswith("vt"):
+        return screen("vt", columns=int(env["COLUMNS"]))
+    if name.startswith("conhost"):
+        return screen(name, columns=int(env["COLUMNS"]))
+    return screen(name)
+
+
+class Setup:
+    """A Console on recorder streams, the model of the console it believes it is on, and
+    a way to replay what was written."""
+
+    def __init__(self, name, monkeypatch, interval=None):
+        self.name = name
+        console, env, facts = SETUPS[name]
+        self.writes = []
+        self.stdout = Recorder("stdout", self.writes)
+        self.stderr = Recorder("stderr", self.writes)
+        monkeypatch.setattr(sys, "stdout", self.stdout)
+        monkeypatch.setattr(sys, "stderr", self.stderr)
+        profile = detect(facts, env, console=console, interval=interval)
+        self.console = Console(self.stdout, profile=profile, stderr=self.stderr)
+
+    def screen(self):
+        return model_for(self.name).feed_all(self.writes)
+
+    def raw(self):
+        return "".join(text for _, text in self.writes)
+
+
+@pytest.fixture
+def make_setup(monkeypatch):
+    """Call it inside the test: pytest puts its own capture streams back into sys.stdout
+    and sys.stderr between a fixture's setup and the test."""
+    return lambda name, **kw: Setup(name, monkeypatch, **kw)
+
+
+@pytest.fixture(params=sorted(SETUPS))
+def console_name(request):
+    return request.param

@@ -1,0 +1,251 @@
+"""The adapter on every console model: what a person sees after a simulated training
+with other output mixed in."""
+import logging
+import re
+import sys
+import threading
+import warnings
+
+import pytest
+
+from ideconsole.console import StreamProxy
+from ideconsole.progress import Progress
+
+EPOCHS, STEPS = 3, 40
+FINAL = re.compile(r"(Epoch \d/\d )?40/40 .*loss: [0-9.]+ - val_loss: ?[0-9.]+$")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def train(console, clock, epochs=EPOCHS, steps=STEPS, between=None):
+    """What a Keras fit() does with the console: a header, redraws, a final line."""
+    for epoch in range(1, epochs + 1):
+        title = "Epoch {}/{}".format(epoch, epochs)
+        console.write(title + "\n")
+        bar = Progress(steps, console=console, title=title, clock=clock)
+        for step in range(1, steps + 1):
+            clock.now += 1.0
+            bar.update(step, {"loss": 1.0 / (epoch * step)})
+            if between:
+                between(epoch, step)
+        bar.done({"loss": 0.5 / epoch, "val_loss": 0.6 / epoch})
+
+
+def visible(setup):
+    model = setup.screen()
+    return model, model.lines()
+
+
+def assert_clean(setup, lines, foreign=()):
+    """Each header once and, below it, the epoch's final line once (a long one wrapped
+    onto the next rows) and nothing else but the foreign lines: no stale progress rows."""
+    for epoch in range(1, EPOCHS + 1):
+        assert sum(line.strip() == "Epoch {}/{}".format(epoch, EPOCHS) for line in lines) == 1, lines
+    headers = {"Epoch {}/{}".format(epoch, EPOCHS) for epoch in range(1, EPOCHS + 1)}
+    blocks = []
+    for line in lines:
+        if line in headers:
+            blocks.append([])
+        elif blocks and line not in foreign:
+            blocks[-1].append(line)
+    assert len(blocks) == EPOCHS, lines
+    for rows in blocks:
+        if not setup.console.redraws:
+            rows = [row for row in rows if "% ETA" not in row]  # heartbeats
+        assert FINAL.match("".join(rows)), "not just the epoch's final line: {!r}".format(rows)
+    joined = "\n".join(lines)
+    assert "\x1b" not in joined and "\b" not in joined and "\r" not in joined
+    assert "\u2190[" not in joined  # conhost's glyph for ESC
+
+
+def test_training_leaves_one_line_per_epoch(make_setup, console_name):
+    setup = make_setup(console_name)
+    train(setup.console, Clock())
+    model, lines = visible(setup)
+    assert_clean(setup, lines)
+    if hasattr(model, "garbage"):
+        assert not model.garbage()
+
+
+def test_prints_and_stderr_lines_stay_intact(make_setup, console_name):
+    setup = make_setup(console_name)
+    def chatter(epoch, step):
+        if step == 10:
+            print("checkpoint saved: epoch {} step {}".format(epoch, step))
+        if step == 20:
+            sys.stderr.write("WARNING: slow batch {}/{}\n".format(epoch, step))
+        if step == 30:
+            print("partial", end="")
+            print(" line", epoch)
+
+    train(setup.console, Clock(), between=chatter)
+    model, lines = visible(setup)
+    expected = set()
+    for epoch in range(1, EPOCHS + 1):
+        expected |= {"checkpoint saved: epoch {} step 10".format(epoch),
+                     "WARNING: slow batch {}/20".format(epoch), "partial line {}".format(epoch)}
+    assert_clean(setup, lines, expected)
+    for epoch in range(1, EPOCHS + 1):
+        assert "checkpoint saved: epoch {} step 10".format(epoch) in lines
+        assert "WARNING: slow batch {}/20".format(epoch) in lines
+        assert "partial line {}".format(epoch) in lines
+
+
+def test_logging_handler_made_before_training_is_redirected(make_setup, console_name):
+    setup = make_setup(console_name)
+    handler = logging.StreamHandler(sys.stderr)  # holds the stream object, like absl's
+    logger = logging.getLogger("ideconsole.test.early")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        train(setup.console, Clock(), between=lambda epoch, step: step == 15 and logger.warning(
+            "on_train_batch_end is slow (%d)", epoch))
+    finally:
+        logger.removeHandler(handler)
+    model, lines = visible(setup)
+    expected = {"on_train_batch_end is slow ({})".format(epoch)
+                for epoch in range(1, EPOCHS + 1)}
+    assert_clean(setup, lines, expected)
+    for epoch in range(1, EPOCHS + 1):
+        assert "on_train_batch_end is slow ({})".format(epoch) in lines
+    assert handler.stream is setup.stderr  # put back after training
+
+
+def test_warnings_warn_appears_on_its_own_line(make_setup, console_name):
+    setup = make_setup(console_name)
+    def warn(epoch, step):
+        if step == 5:
+            warnings.warn("lr {} too high".format(epoch))
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, "train.py", 7, "lr = 1"))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show  # as Python shows them (pytest records them instead)
+        train(setup.console, Clock(), between=warn)
+    model, lines = visible(setup)
+    shown = {"train.py:7: UserWarning: lr {} too high".format(epoch) for epoch in range(1, EPOCHS + 1)}
+    assert_clean(setup, lines, shown | {"  lr = 1"})
+    assert shown <= set(lines)
+
+
+def test_proxies_are_installed_only_while_a_status_line_is_up(make_setup):
+    setup = make_setup("vt80")
+    setup.console.status("1/10")
+    assert isinstance(sys.stdout, StreamProxy) and isinstance(sys.stderr, StreamProxy)
+    setup.console.finish()
+    assert sys.stdout is setup.stdout and sys.stderr is setup.stderr
+
+
+def test_log_mode_writes_complete_lines_with_heartbeats(make_setup):
+    setup = make_setup("log", interval=10.0)
+    train(setup.console, Clock())
+    model = setup.screen()
+    assert model.complete() and not model.has_control()
+    heartbeats = [line for line in model.lines() if "% ETA" in line]
+    assert len(heartbeats) == EPOCHS * 3  # 40 steps of 1 s, one heartbeat per 10 s
+    assert heartbeats[0].startswith("Epoch 1/3 10/40 25% ETA 30s")
+    assert len([line for line in model.lines() if "val_loss" in line]) == EPOCHS
+
+
+def test_a_line_too_wide_for_the_console_is_fitted(make_setup):
+    setup = make_setup("vt40")
+    setup.console.status("x" * 100)
+    setup.console.status("y" * 100)
+    setup.console.finish()
+    lines = setup.screen().lines()
+    assert lines == ["y" * 37 + "..."]
+
+
+def test_final_line_is_never_cut(make_setup):
+    setup = make_setup("vt40")
+    setup.console.status("step")
+    setup.console.finish("z" * 60)
+    assert setup.screen().lines() == ["z" * 40, "z" * 20]
+
+
+def test_width_is_one_short_of_the_last_column_on_conhost(make_setup):
+    setup = make_setup("conhost-437")
+    for text in ("a" * 200, "b" * 200, "c" * 10):
+        setup.console.status(text)
+    setup.console.finish()
+    assert setup.screen().lines() == ["c" * 10]
+
+
+def test_legacy_console_gets_ascii_and_no_escape_codes(make_setup):
+    setup = make_setup("conhost-936")
+    setup.console.status("\x1b[32m\u2501\u2501\x1b[0m 3/9")
+    setup.console.finish()
+    assert "\x1b" not in setup.raw()
+    assert setup.screen().lines() == ["== 3/9"]
+
+
+def test_status_after_unfinished_user_text_starts_a_new_line(make_setup):
+    setup = make_setup("vt80")
+    setup.console.write("Loading data...")
+    setup.console.status("1/10")
+    setup.console.finish()
+    assert setup.screen().lines() == ["Loading data...", "1/10"]
+
+
+def test_text_held_back_is_written_when_the_status_line_ends(make_setup):
+    setup = make_setup("pycharm")
+    setup.console.status("1/10")
+    print("no newline yet", end="")
+    setup.console.finish("10/10 done")
+    assert setup.screen().lines() == ["no newline yet", "10/10 done"]
+
+
+def test_pycharm_never_gets_a_trailing_carriage_return(make_setup):
+    setup = make_setup("pycharm")
+    train(setup.console, Clock())
+    assert not any(text.endswith("\r") for _, text in setup.writes)
+
+
+def test_threads_printing_while_the_bar_redraws(make_setup):
+    setup = make_setup("vt80")
+    clock = Clock()
+    bar = Progress(1000, console=setup.console, clock=clock)
+
+    def worker(number):
+        for index in range(50):
+            print("thread {} line {}".format(number, index))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for step in range(1, 1001):
+        clock.now += 0.1
+        bar.update(step, {"loss": 0.1})
+    for thread in threads:
+        thread.join()
+    bar.done({"loss": 0.1})
+    lines = setup.screen().lines()
+    for number in range(4):
+        for index in range(50):
+            assert "thread {} line {}".format(number, index) in lines
+    assert len([line for line in lines if "/1000" in line]) == 1
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252", "gbk"])
+def test_unencodable_characters_never_raise(make_setup, encoding, monkeypatch):
+    setup = make_setup("log")
+    setup.stdout.encoding = encoding
+    setup.console.finish("\u2501\u2501 loss \u635f\u5931 \U0001f600")
+    assert "loss" in setup.raw()
+
+
+def test_a_closed_stream_does_not_stop_training(make_setup):
+    setup = make_setup("vt80")
+    setup.stdout.closed = True
+    bar = Progress(5, console=setup.console, clock=Clock())
+    for step in range(1, 6):
+        bar.update(step, {"loss": 1.0})
+    bar.done({"loss": 1.0})  # no exception
