@@ -4,6 +4,7 @@ modules `ideconsole.keras` and `ideconsole.tf_keras` mix it into their Keras's o
 
 Nothing here imports Keras.
 """
+import sys
 import threading
 from typing import Optional
 
@@ -48,9 +49,13 @@ class ProgressCallback:
         self.verbose = 1 if verbose == "auto" else int(verbose or 0)
         self._epochs = params.get("epochs") or 1
         steps = params.get("steps")
-        self._count_samples = getattr(self, "count_mode", "steps") == "samples" or (
-            steps is None and params.get("samples") is not None)
+        self._count_samples = steps is None and params.get("samples") is not None
         self._target = params.get("samples") if self._count_samples else steps
+        self._call_batch_hooks = self.verbose == 1  # tf_keras: skip batch hooks otherwise
+
+    def set_model(self, model):
+        _keras_method(self, "set_model")(self, model)
+        _silence_other_loggers(self)
 
     # -- fit ------------------------------------------------------------------------------
 
@@ -59,6 +64,7 @@ class ProgressCallback:
 
     def on_train_end(self, logs=None):
         self._in_fit = False
+        self._epoch_title = ""
         self._close_bar()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -68,6 +74,9 @@ class ProgressCallback:
             self._epoch_title = "Epoch {}/{}".format(epoch + 1, self._epochs)
             self._say(self._epoch_title + "\n")
         self._start_bar()
+
+    def on_batch_begin(self, batch, logs=None):
+        pass  # Keras 2.2's stock hook reads state this class does not keep
 
     def on_train_batch_end(self, batch, logs=None):
         self._step(batch, logs)
@@ -142,6 +151,40 @@ class ProgressCallback:
                 bar.console.finish()
             except Exception:
                 pass
+
+
+def _keras_method(obj, name):
+    """Keras's own implementation of `name` for `obj`, past ideconsole's. Not super(): on
+    classes patched by install() these methods are copied onto Keras's ProgbarLogger."""
+    ours = getattr(ProgressCallback, name)
+    for cls in type(obj).__mro__:
+        method = cls.__dict__.get(name)
+        if method is not None and method is not ours:
+            return method
+    raise AttributeError(name)
+
+
+def _silence_other_loggers(logger) -> None:
+    """Keras 2.2 adds its own ProgbarLogger whatever the callbacks list holds, and a stock
+    ProgbarLogger passed next to ours would draw a second bar in any Keras. The CallbackList
+    being set up is the caller's `self`; every other progress logger in it is replaced, in
+    place, by a plain Callback (so the list keeps its length while it is being iterated)."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return
+        owner = frame.f_locals.get("self")
+        callbacks = getattr(owner, "callbacks", None)
+        if isinstance(callbacks, list) and any(item is logger for item in callbacks):
+            break
+        frame = frame.f_back
+    else:
+        return
+    base = next(cls for cls in type(logger).__mro__ if cls.__name__ == "Callback")
+    for index, item in enumerate(callbacks):
+        if item is not logger and type(item).__name__ == "ProgbarLogger" or (
+                item is not logger and isinstance(item, ProgressCallback)):
+            callbacks[index] = base()
 
 
 def _batch_size(logs) -> int:

@@ -17,8 +17,8 @@ ProgbarBase = keras.utils.Progbar if hasattr(keras.utils, "Progbar") else keras.
 
 class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
     """Keras's ProgbarLogger, drawn right on every console. Pass it in `callbacks=`: Keras
-    then adds no bar of its own (on Keras 2.2, whose `fit_generator` always adds one, this
-    logger silences that one when training begins)."""
+    then adds no bar of its own (on Keras 2.2, whose `fit` and `fit_generator` always add
+    one, this logger replaces that one with a silent callback as training is set up)."""
 
     def __init__(self, console: Optional[Console] = None, verbose=None, count_mode: str = "steps",
                  stateful_metrics=None):
@@ -27,13 +27,6 @@ class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
         else:
             super().__init__()
         self._ideconsole_init(console, verbose)
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if KERAS2:
-            from ._keras2 import silence_stock_loggers
-
-            silence_stock_loggers(self, keras.callbacks.ProgbarLogger)
 
 
 class Progbar(ProgbarCompat, ProgbarBase):

@@ -1,0 +1,99 @@
+"""A small real training run for the integration tests: `python fit_script.py FLAVOUR
+[--epochs N] [--steps N] [--verbose V] [--logger ideconsole|stock|none] [--chatter]`.
+
+FLAVOUR is keras3, tf_keras or keras2 (standalone Keras 2.2 with fit_generator). Data is
+generated here; the model is tiny so that the console, not the maths, is what is tested.
+"""
+import argparse
+import logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def keras_module(flavour):
+    if flavour == "tf_keras":
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
+
+
+def logger_class(flavour):
+    if flavour == "tf_keras":
+        from ideconsole.tf_keras import ProgbarLogger
+    else:
+        from ideconsole.keras import ProgbarLogger
+    return ProgbarLogger
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("flavour", choices=["keras3", "tf_keras", "keras2"])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--verbose", default="1")
+    parser.add_argument("--logger", default="ideconsole", choices=["ideconsole", "stock", "none"])
+    parser.add_argument("--chatter", action="store_true", help="print and log mid-epoch")
+    parser.add_argument("--evaluate", action="store_true")
+    args = parser.parse_args()
+    verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
+
+    import numpy as np
+
+    keras = keras_module(args.flavour)
+    rng = np.random.RandomState(0)
+    batch = 16
+    x = rng.rand(batch * args.steps, 8).astype("float32")
+    y = (x.sum(axis=1) > 4).astype("float32")
+
+    layers = keras.layers
+    model = keras.models.Sequential([layers.Dense(8, activation="relu", input_shape=(8,)),
+                                     layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+
+    class Chatter(keras.callbacks.Callback):
+        def on_batch_end(self, batch_index, logs=None):
+            if batch_index == args.steps // 2:
+                print("checkpoint: half an epoch")
+                logging.getLogger("tensorflow").warning("slow batch %d", batch_index)
+
+    callbacks = [Chatter()] if args.chatter else []
+    if args.logger == "ideconsole":
+        callbacks.append(logger_class(args.flavour)())
+    elif args.logger == "stock":
+        callbacks.append(keras.callbacks.ProgbarLogger(count_mode="steps")
+                         if args.flavour != "keras3" else keras.callbacks.ProgbarLogger())
+
+    def batches():
+        while True:
+            for start in range(0, len(x), batch):
+                yield x[start:start + batch], y[start:start + batch]
+
+    validation = (x[:64], y[:64])
+    if args.flavour == "keras2":
+        model.fit_generator(batches(), steps_per_epoch=args.steps, epochs=args.epochs,
+                            validation_data=validation, verbose=verbose, callbacks=callbacks)
+    else:
+        class Batches(keras.utils.Sequence if args.flavour == "tf_keras" else keras.utils.PyDataset):
+            def __init__(self):
+                super().__init__()
+
+            def __len__(self):
+                return args.steps
+
+            def __getitem__(self, index):
+                return x[index * batch:(index + 1) * batch], y[index * batch:(index + 1) * batch]
+
+        model.fit(Batches(), epochs=args.epochs, validation_data=validation, verbose=verbose,
+                  callbacks=callbacks)
+    if args.evaluate:
+        model.evaluate(x, y, batch_size=batch, verbose=verbose, callbacks=callbacks[-1:])
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""Real model.fit() on TensorFlow CPU, its output captured on each console and replayed
+through the console models: what a person sees in a terminal (a real pseudo terminal),
+PyCharm's run window, Windows 7 cmd and a log file.
+
+Runs for the Keras flavours importable here, or the one named by IDECONSOLE_TEST_KERAS
+(keras3, tf_keras or keras2): the tox envs keras3, tfkeras and legacy set it.
+"""
+import fcntl
+import importlib.util
+import io
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+
+from consoles import LegacyConhost, LogReader, PyCharm, VT
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SCRIPT = os.path.join(HERE, "fit_script.py")
+EPOCHS, STEPS = 3, 12
+FOREIGN = ("checkpoint: half an epoch", "slow batch {}".format(STEPS // 2))
+CONSOLE_VARIABLES = ("PYCHARM_HOSTED", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE",
+                     "TTY_COMPATIBLE", "TTY_INTERACTIVE", "INSIDE_EMACS", "TERMINAL_EMULATOR",
+                     "CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL", "BUILDKITE",
+                     "CIRCLECI", "TRAVIS", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER", "WT_SESSION")
+
+
+def available_flavours():
+    wanted = os.environ.get("IDECONSOLE_TEST_KERAS")
+    if importlib.util.find_spec("tensorflow") is None:
+        return [], "TensorFlow is not installed here: these tests run in the tox envs keras3, tfkeras, legacy"
+    found = []
+    if importlib.util.find_spec("keras") is not None:
+        import keras
+
+        found.append("keras2" if keras.__version__.startswith("2.") else "keras3")
+    if importlib.util.find_spec("tf_keras") is not None:
+        found.append("tf_keras")
+    if wanted:
+        if wanted not in found:
+            raise RuntimeError("IDECONSOLE_TEST_KERAS={} but only {} can be imported".format(wanted, found))
+        found = [wanted]
+    return found, "no Keras flavour is importable here"
+
+
+FLAVOURS, WHY_NONE = available_flavours()
+pytestmark = pytest.mark.skipif(not FLAVOURS, reason=WHY_NONE)
+
+
+@pytest.fixture(params=FLAVOURS or ["none"])
+def flavour(request):
+    return request.param
+
+
+def environment(**extra):
+    env = {key: value for key, value in os.environ.items()
+           if key not in CONSOLE_VARIABLES and not key.startswith("IDECONSOLE_")}
+    env.update(PYTHONPATH=os.pathsep.join([ROOT, HERE, env.get("PYTHONPATH", "")]),
+               TF_CPP_MIN_LOG_LEVEL="3", PYTHONIOENCODING="utf-8", TERM="xterm-256color")
+    env.update(extra)
+    return env
+
+
+def command(flavour, *args, install=False):
+    script = ["-m", "ideconsole", "run", SCRIPT] if install else [SCRIPT]
+    return [sys.executable] + script + [flavour, "--epochs", str(EPOCHS), "--steps", str(STEPS)] + list(args)
+
+
+def run_in_pty(argv, columns, env):
+    """Run in a real pseudo terminal `columns` wide; everything it showed."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert process.wait(timeout=300) == 0, b"".join(chunks).decode("utf-8", "replace")[-3000:]
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def run_piped(argv, env, merge=True):
+    """stdout (and stderr, merged in write order, as PyCharm's one document gets them)."""
+    result = subprocess.run(argv, stdout=subprocess.PIPE, env=env, timeout=300,
+                            stderr=subprocess.STDOUT if merge else subprocess.PIPE)
+    output = result.stdout.decode("utf-8", "replace")
+    assert result.returncode == 0, output[-3000:] + (result.stderr or b"").decode("utf-8", "replace")[-3000:]
+    return output
+
+
+def epoch_blocks(lines):
+    """Rows under each `Epoch i/N` header, foreign lines taken out."""
+    headers = ["Epoch {}/{}".format(epoch, EPOCHS) for epoch in range(1, EPOCHS + 1)]
+    for header in headers:
+        assert sum(line.strip() == header for line in lines) == 1, "\n".join(lines)
+    blocks = []
+    for line in lines:
+        if line.strip() in headers:
+            blocks.append([])
+        elif blocks:
+            blocks[-1].append(line)
+    return blocks
+
+
+def assert_one_final_line_per_epoch(lines, chatter=True, verbose=1):
+    """Under each header: the foreign lines intact, then exactly the final line (wrapped
+    rows of a long one joined), nothing else."""
+    for rows in epoch_blocks(lines):
+        rows = [row for row in rows if row.strip()]
+        if chatter:
+            for text in FOREIGN:
+                assert any(text in row for row in rows), rows
+            rows = [row for row in rows if not any(text in row for text in FOREIGN)]
+        final = "".join(rows)
+        pattern = r"^\s*(Epoch \d/\d )?{0}/{0} .*loss: ?\d\.\d{{4}}.*val_loss: ?\d\.\d{{4}}".format(STEPS)
+        assert re.search(pattern, final), "not one final line: {!r}".format(rows)
+        assert final.count("{0}/{0}".format(STEPS)) == 1, rows
+        if verbose == 2:
+            assert final.startswith("{0}/{0} - ".format(STEPS)), final
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_terminal_shows_each_epoch_once(flavour, columns):
+    output = run_in_pty(command(flavour, "--chatter"), columns, environment())
+    screen = VT(columns=columns)
+    screen.feed(output)
+    assert_one_final_line_per_epoch(screen.lines())
+
+
+def test_pycharm_run_window_shows_each_epoch_once(flavour):
+    output = run_piped(command(flavour, "--chatter"), environment(PYCHARM_HOSTED="1"))
+    window = PyCharm()
+    window.feed(output)
+    assert_one_final_line_per_epoch(window.lines())
+    assert "\x1b" not in "\n".join(window.lines())
+    assert "\r" not in output.rstrip("\n").split("\n")[-1] or not output.endswith("\r")
+
+
+def test_windows7_console_shows_no_garbage(flavour):
+    env = environment(IDECONSOLE_CONSOLE="conhost-legacy", COLUMNS="80")
+    output = run_piped(command(flavour, "--chatter"), env)
+    console = LegacyConhost(columns=80, codepage=437)
+    console.feed(output)
+    blocks = epoch_blocks(console.lines())
+    assert_one_final_line_per_epoch(console.lines())
+    assert not any("\u2190" in row or "?" in row for rows in blocks for row in rows), blocks
+
+
+def test_log_file_is_readable_and_greppable(flavour):
+    output = run_piped(command(flavour, "--chatter"), environment())  # train.py > log 2>&1
+    log = LogReader()
+    log.feed(output)
+    assert log.complete() and not log.has_control(), log.control_chars()
+    assert len([line for line in log.lines() if "val_loss" in line]) == EPOCHS
+    assert_one_final_line_per_epoch(log.lines())
+
+
+@pytest.mark.parametrize("where", ["log", "terminal"])
+def test_verbose_2_writes_one_line_per_epoch(flavour, where):
+    argv = command(flavour, "--verbose", "2")
+    if where == "log":
+        lines = LogReader().feed_all([run_piped(argv, environment(), merge=False)]).lines()
+    else:
+        lines = VT(columns=100).feed_all([run_in_pty(argv, 100, environment())]).lines()
+    assert_one_final_line_per_epoch(lines, chatter=False, verbose=2)
+
+
+def test_evaluate_after_fit_gets_its_own_bar(flavour):
+    output = run_piped(command(flavour, "--evaluate"), environment(), merge=False)
+    lines = LogReader().feed_all([output]).lines()
+    evaluation = [line for line in lines if re.match(r"^\s*\d+/\d+ .*loss", line)
+                  and "val_loss" not in line]
+    assert len(evaluation) == 1, lines
+
+
+def test_run_applies_install_to_an_unmodified_script(flavour):
+    output = run_in_pty(command(flavour, "--chatter", "--logger", "none", install=True), 60, environment())
+    screen = VT(columns=60)
+    screen.feed(output)
+    assert_one_final_line_per_epoch(screen.lines())
+
+
+def test_install_makes_plain_fit_use_ideconsole_in_a_log(flavour):
+    output = run_piped(command(flavour, "--logger", "none", install=True), environment(), merge=False)
+    log = LogReader()
+    log.feed(output)
+    assert not log.has_control(), log.control_chars()
+    assert_one_final_line_per_epoch(log.lines(), chatter=False)
+
+
+# -- parity: the same logs give the same numbers as Keras's own Progbar ------------------------
+
+LOGS = [{"loss": 0.69314718, "accuracy": 0.5, "mean_absolute_error": 0.000123456},
+        {"loss": 0.5, "accuracy": 0.625, "mean_absolute_error": 12345.678}]
+FINAL_LOGS = {"loss": 0.4321, "accuracy": 0.75, "mean_absolute_error": 1e-05,
+              "val_loss": 0.55555, "val_accuracy": 0.7, "val_mean_absolute_error": -3.25}
+NUMBER = re.compile(r"(\w+): (-?[0-9.]+(?:e[-+]\d+)?|nan|inf)")
+
+
+def drive(logger):
+    logger.set_params({"verbose": 1, "epochs": 1, "steps": len(LOGS), "samples": None,
+                       "metrics": list(FINAL_LOGS)})
+    logger.on_train_begin()
+    logger.on_epoch_begin(0)
+    for index, logs in enumerate(LOGS):
+        logger.on_batch_begin(index, dict(logs, batch=index, size=16))
+        (logger.on_train_batch_end if hasattr(logger, "on_train_batch_end") else logger.on_batch_end)(
+            index, dict(logs, batch=index, size=16))
+    logger.on_epoch_end(0, dict(FINAL_LOGS))
+
+
+def test_final_line_has_the_same_numbers_as_keras(flavour, monkeypatch):
+    if flavour == "tf_keras":
+        import tf_keras as keras
+
+        from ideconsole.tf_keras import ProgbarLogger
+    else:
+        import keras
+
+        from ideconsole.keras import ProgbarLogger
+    from ideconsole.console import Console
+
+    stock_output = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stock_output)
+    # In fit every metric is stateful (Keras 3 always; the others learn it from the model):
+    # the line shows the latest values, not averages.
+    stock = (keras.callbacks.ProgbarLogger() if flavour == "keras3"
+             else keras.callbacks.ProgbarLogger("steps", stateful_metrics=list(FINAL_LOGS)))
+    drive(stock)
+    ours_output = io.StringIO()
+    console = Console(ours_output, console="vt", env={"COLUMNS": "200"})
+    drive(ProgbarLogger(console=console))
+    monkeypatch.undo()
+
+    stock_screen = VT(columns=300).feed_all([stock_output.getvalue()]).lines()
+    ours_screen = VT(columns=200).feed_all([ours_output.getvalue()]).lines()
+    stock_values = dict(NUMBER.findall([line for line in stock_screen if "val_loss" in line][-1]))
+    ours_values = dict(NUMBER.findall([line for line in ours_screen if "val_loss" in line][-1]))
+    assert set(FINAL_LOGS) <= set(ours_values)
+    for name in FINAL_LOGS:
+        assert float(ours_values[name]) == pytest.approx(float(stock_values[name]), rel=1e-3), name
