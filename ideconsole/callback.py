@@ -137,7 +137,7 @@ class ProgressCallback:
         bar, self._bar = self._bar, None
         if bar is not None:
             try:
-                bar.done(logs)
+                bar.done(_ordered(logs, self.params.get("metrics")))
             except Exception:
                 pass
             if self._target is None and bar.total:
@@ -185,6 +185,14 @@ def _silence_other_loggers(logger) -> None:
         if item is not logger and type(item).__name__ == "ProgbarLogger" or (
                 item is not logger and isinstance(item, ProgressCallback)):
             callbacks[index] = base()
+
+
+def _ordered(logs, order):
+    """Keras 2.2 lists the metrics in params["metrics"] order (loss first, val_ last)."""
+    if not logs or not order:
+        return logs
+    rank = {name: index for index, name in enumerate(order)}
+    return sorted(logs.items(), key=lambda item: rank.get(item[0], len(rank)))
 
 
 def _batch_size(logs) -> int:

@@ -45,6 +45,9 @@ def main():
     import numpy as np
 
     keras = keras_module(args.flavour)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TF 1.15's deprecation notices
+    chatter = logging.getLogger("train")
+    chatter.addHandler(logging.StreamHandler(sys.stderr))  # made before training, like TF's
     rng = np.random.RandomState(0)
     batch = 16
     x = rng.rand(batch * args.steps, 8).astype("float32")
@@ -59,7 +62,7 @@ def main():
         def on_batch_end(self, batch_index, logs=None):
             if batch_index == args.steps // 2:
                 print("checkpoint: half an epoch")
-                logging.getLogger("tensorflow").warning("slow batch %d", batch_index)
+                chatter.warning("slow batch %d", batch_index)
 
     callbacks = [Chatter()] if args.chatter else []
     if args.logger == "ideconsole":
@@ -90,7 +93,9 @@ def main():
 
         model.fit(Batches(), epochs=args.epochs, validation_data=validation, verbose=verbose,
                   callbacks=callbacks)
-    if args.evaluate:
+    if args.evaluate and args.flavour == "keras2":  # its evaluate() takes no callbacks
+        model.evaluate(x, y, batch_size=batch, verbose=verbose)
+    elif args.evaluate:
         model.evaluate(x, y, batch_size=batch, verbose=verbose, callbacks=callbacks[-1:])
     sys.stdout.flush()
 
