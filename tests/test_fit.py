@@ -256,3 +256,13 @@ def test_final_line_has_the_same_numbers_as_keras(flavour, monkeypatch):
     assert set(FINAL_LOGS) <= set(ours_values)
     for name in FINAL_LOGS:
         assert float(ours_values[name]) == pytest.approx(float(stock_values[name]), rel=1e-3), name
+
+
+def test_main_job_trains_and_reports(flavour):
+    keras = "3" if flavour == "keras3" else "2"
+    argv = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--epochs", "2", "--steps", "5",
+            "--keras", keras]
+    lines = LogReader().feed_all([run_piped(argv, environment(), merge=False)]).lines()
+    assert [line for line in lines if line.startswith("Epoch ")][0] == "Epoch 1/2"
+    assert len([line for line in lines if "val_loss" in line]) == 2
+    assert lines[-1].startswith("Done in ")
