@@ -73,10 +73,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     demo_parser = sub.add_parser("demo", help="draw a simulated training")
     demo_parser.add_argument("--epochs", type=int, default=3)
     demo_parser.add_argument("--steps", type=int, default=40)
+    demo_parser.add_argument("--delay", type=float, default=0.03, help="seconds per step")
     sub.add_parser("run", help="run SCRIPT [ARGS...] with ideconsole.install() applied")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.epochs, args.steps)
+        demo(args.epochs, args.steps, args.delay)
     else:
         print(report())
     return 0

@@ -1,0 +1,115 @@
+"""The adapter end to end in a real pseudo terminal: the bytes a program writes to a
+terminal of a given width, replayed through a VT emulator of that width."""
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+
+from consoles import VT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESIZING_DEMO = r"""
+import fcntl, struct, sys, termios, time
+from ideconsole.progress import Progress
+for epoch, columns in ((1, {first}), (2, {second})):
+    if epoch == 2:
+        fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+        print("RESIZED")
+    print("Epoch %d/2" % epoch)
+    bar = Progress(30)
+    for step in range(1, 31):
+        time.sleep(0.004)
+        bar.update(step, {{"accuracy": 0.5, "loss": 0.25, "mean_absolute_error": 0.125}})
+        if step == 15:
+            print("a line from the training loop")
+    bar.done({{"accuracy": 0.5, "loss": 0.25, "val_loss": 0.3}})
+"""
+
+
+def clean_environment():
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("COLUMNS", "PYCHARM_HOSTED", "NO_COLOR", "FORCE_COLOR", "TERM", "CI",
+                          "GITHUB_ACTIONS", "GITLAB_CI", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+           and not key.startswith("IDECONSOLE_")}
+    env.update(PYTHONPATH=ROOT, TERM="xterm-256color", PYTHONIOENCODING="utf-8")
+    return env
+
+
+def run_in_terminal(argv, columns):
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=clean_environment(),
+                               close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    output = b"".join(chunks).decode("utf-8")
+    assert process.wait(timeout=60) == 0, output
+    return output
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_demo_in_a_real_terminal_leaves_one_line_per_epoch(columns):
+    output = run_in_terminal([sys.executable, "-m", "ideconsole", "demo", "--epochs", "2", "--steps", "30",
+                              "--delay", "0.005"], columns)
+    lines = VT(columns=columns).feed_all([output]).lines()
+    assert lines[0] == "Epoch 1/2"
+    epoch_two = lines.index("Epoch 2/2")
+    for block in (lines[1:epoch_two], lines[epoch_two + 1:]):
+        final = "".join(block)
+        assert final.startswith("40/40 ") or final.startswith("30/30 "), block
+        assert "val_loss:" in final.replace("val_loss: ", "val_loss:")
+        assert final.count("/30") + final.count("/40") == 1, block
+    assert "\u2501" in output and "\x1b[32m" in output  # the Keras 3 look on a VT terminal
+
+
+@pytest.mark.parametrize("first,second", [(100, 50), (50, 100)])
+def test_width_is_read_again_when_the_window_is_resized(first, second):
+    script = RESIZING_DEMO.format(first=first, second=second)
+    output = run_in_terminal([sys.executable, "-c", script], first)
+    before, after = output.split("RESIZED")
+    screen = VT(columns=first)
+    screen.feed(before)
+    screen.resize(second)
+    screen.feed(after)
+    lines = screen.lines()
+    assert lines.count("a line from the training loop") == 2
+    progress = [line for line in lines if "/30" in line]
+    assert len(progress) <= 4 and sum("30/30" in line for line in progress) == 2, lines
+    assert not any(line.startswith(("15/30", "29/30", " 1/30")) for line in lines), lines
+
+
+def test_report_names_the_console_and_why():
+    result = subprocess.run([sys.executable, "-m", "ideconsole"], stdout=subprocess.PIPE,
+                            env=dict(clean_environment(), PYCHARM_HOSTED="1"), timeout=60)
+    report = result.stdout.decode()
+    assert result.returncode == 0
+    assert "console         pycharm" in report and "PYCHARM_HOSTED" in report
+    assert "mode            cr" in report
+
+
+def test_report_names_a_bad_override():
+    result = subprocess.run([sys.executable, "-m", "ideconsole"], stdout=subprocess.PIPE,
+                            env=dict(clean_environment(), IDECONSOLE_CONSOLE="cmd.exe"), timeout=60)
+    assert "IDECONSOLE_CONSOLE must be one of" in result.stdout.decode()
+
+
+def test_importing_ideconsole_imports_no_tensorflow_or_keras():
+    code = ("import sys, ideconsole, ideconsole.callback, ideconsole.patch\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'tf_keras', 'numpy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, env=clean_environment(),
+                            timeout=60)
+    assert result.stdout.decode().strip() == "[]"
