@@ -66,6 +66,7 @@ class ProgressCallback:
         self._in_fit = False
         self._epoch_title = ""
         self._close_bar()
+        self._release()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._close_bar()
@@ -100,6 +101,7 @@ class ProgressCallback:
     def on_test_end(self, logs=None):
         if not self._in_fit:
             self._finish_bar(logs)
+            self._release()
 
     def on_predict_begin(self, logs=None):
         self._start_bar()
@@ -109,6 +111,8 @@ class ProgressCallback:
 
     def on_predict_end(self, logs=None):
         self._finish_bar(None)
+        if not self._in_fit:
+            self._release()
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -116,6 +120,12 @@ class ProgressCallback:
         try:
             self.console.write(text)
         except Exception:  # the progress display must never stop training
+            pass
+
+    def _release(self):
+        try:
+            self.console.release()
+        except Exception:
             pass
 
     def _start_bar(self):

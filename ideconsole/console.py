@@ -15,10 +15,12 @@ from typing import Optional, TextIO
 
 from . import _compat
 from .cells import cell_width, strip_ansi, truncate
-from .detect import Profile, detect, usable_width
+from . import descriptors
+from .detect import Profile, detect, parse_bool, usable_width
 from .strategies import strategy_for
 
 LOCK = threading.RLock()
+FD_CONSOLES = ("vt", "conhost-vt", "pycharm", "dumb")  # where stray bytes would break the line
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
 _consoles = weakref.WeakValueDictionary()  # id(real stream) -> Console
 
@@ -79,13 +81,19 @@ class Console:
 
     def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,
                  mode: Optional[str] = None, interval: Optional[float] = None,
-                 profile: Optional[Profile] = None, env=None, stderr: Optional[TextIO] = None):
+                 profile: Optional[Profile] = None, env=None, stderr: Optional[TextIO] = None,
+                 capture_fds: Optional[bool] = None):
         self.stream = real_stream(sys.stdout if stream is None else stream)
         self.stderr = real_stream(sys.stderr if stderr is None else stderr)
         env = os.environ if env is None else env
         self.profile = profile or detect(_compat.probe(self.stream), env, console, mode, interval)
         self._strategy = strategy_for(self.profile.mode, self.profile.erase)
-        self._out = self._color_stream(self.stream)
+        self._out = self._color_stream(self.stream)   # where our stdout text goes
+        self._err = self.stderr                      # where stderr text goes
+        if capture_fds is None:
+            capture_fds = parse_bool(env.get("IDECONSOLE_CAPTURE_FDS")) is not False
+        self._capture_fds = capture_fds and self.profile.console in FD_CONSOLES
+        self._capture = None       # descriptors 1 and 2, owned while training draws
         self._shown = 0            # cells of the status line now on screen
         self._line = None          # the status line's text, to redraw it after other output
         self._active = False       # a status line is in progress
@@ -108,7 +116,7 @@ class Console:
     def width(self) -> Optional[int]:
         """Cells a status line may take now; None when the console does not wrap."""
         if self.profile.live_width:
-            columns = _compat.terminal_width(self.stream)
+            columns = _compat.terminal_width(self._out if self._capture else self.stream)
             if columns:
                 return usable_width(self.profile.console, columns)
         return self.profile.width
@@ -163,8 +171,21 @@ class Console:
         self._put("stdout", text, foreign=False)
 
     def close(self) -> None:
-        """Finish a status line still up (its last state stays on screen)."""
+        """Finish a status line still up (its last state stays on screen) and give the
+        file descriptors back."""
         self.finish()
+        self.release()
+
+    def release(self) -> None:
+        """Give back descriptors 1 and 2 (see `descriptors`); called when training ends.
+        Bytes still in the pipes are delivered first."""
+        with LOCK:
+            capture, self._capture = self._capture, None
+            if capture is None:
+                return
+            self._out = self._color_stream(self.stream)
+            self._err = self.stderr
+        capture.stop()  # without the lock: the reader threads may need it to deliver
 
     # -- other output while a status line is up ---------------------------------------
 
@@ -177,7 +198,7 @@ class Console:
         if not text:
             return
         with LOCK:
-            target = self._out if name == "stdout" else self.stderr
+            target = self._out if name == "stdout" else self._err
             if not (self._active and self._shown):
                 self._emit(target, text, foreign)
                 self._at_line_start = text.endswith("\n")
@@ -197,7 +218,7 @@ class Console:
     def _flush_pending(self) -> None:
         for name, text in list(self._pending.items()):
             if text:
-                self._above(self._out if name == "stdout" else self.stderr, text + "\n")
+                self._above(self._out if name == "stdout" else self._err, text + "\n")
         self._pending.clear()
 
     # -- plumbing -----------------------------------------------------------------------
@@ -258,6 +279,21 @@ class Console:
         saved["handlers"] = _redirect_handlers({id(s[0]): s[1] for k, s in saved.items()
                                                 if k in ("stdout", "stderr")})
         self._saved = saved
+        if self._capture_fds and self._capture is None:
+            self._start_capture()
+
+    def _start_capture(self) -> None:
+        out_fd = _compat.fileno(self.stream)
+        err_fd = _compat.fileno(self.stderr)
+        if _compat.isatty(self.stderr) != _compat.isatty(self.stream):
+            err_fd = None  # stderr goes elsewhere (a file): its bytes cannot break the line
+        capture = descriptors.start(out_fd, err_fd, self.foreign, _compat.encoding(self.stream))
+        if capture is None:
+            return
+        self._capture = capture
+        if "stdout" in capture.writers:
+            self._out = self._color_stream(capture.writers["stdout"])
+        self._err = capture.writers.get("stderr", self.stderr)
 
     def _deactivate(self) -> None:
         self._active = False
@@ -275,7 +311,7 @@ class Console:
 
     def _excepthook(self, kind, value, traceback) -> None:
         hook = self._saved["excepthook"] if self._saved else sys.__excepthook__
-        self.finish()
+        self.close()  # the last progress state stays; the traceback starts on a clean line
         hook(kind, value, traceback)
 
 

@@ -18,7 +18,7 @@ import fcntl, struct, sys, termios, time
 from ideconsole.progress import Progress
 for epoch, columns in ((1, {first}), (2, {second})):
     if epoch == 2:
-        fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
         print("RESIZED")
     print("Epoch %d/2" % epoch)
     bar = Progress(30)
@@ -113,3 +113,44 @@ def test_importing_ideconsole_imports_no_tensorflow_or_keras():
     result = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, env=clean_environment(),
                             timeout=60)
     assert result.stdout.decode().strip() == "[]"
+
+
+STRAY_WRITERS = r"""
+import multiprocessing, os, sys, time
+from ideconsole.progress import Progress
+
+def worker(epoch):
+    print("worker process says hello %d" % epoch, flush=True)
+
+if __name__ == "__main__":
+    for epoch in (1, 2):
+        print("Epoch %d/2" % epoch)
+        bar = Progress(30)
+        for step in range(1, 31):
+            time.sleep(0.004)
+            bar.update(step, {"loss": 0.25})
+            if step == 10:
+                os.write(1, b"raw descriptor write %d\n" % epoch)
+                os.write(2, b"C-level warning %d\n" % epoch)
+            if step == 15:
+                os.system("echo child shell %d" % epoch)
+            if step == 20:
+                process = multiprocessing.get_context("fork").Process(target=worker, args=(epoch,))
+                process.start()
+                process.join()
+        bar.done({"loss": 0.25, "val_loss": 0.3})
+    bar.console.release()
+    os.write(1, b"after training\n")
+"""
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_bytes_written_past_sys_stdout_land_on_their_own_lines(columns):
+    output = run_in_terminal([sys.executable, "-c", STRAY_WRITERS], columns)
+    lines = VT(columns=columns).feed_all([output]).lines()
+    for epoch in (1, 2):
+        for text in ("raw descriptor write", "C-level warning", "child shell", "worker process says hello"):
+            assert "{} {}".format(text, epoch) in lines, lines
+    assert lines[-1] == "after training"
+    progress = [line for line in lines if "/30" in line]
+    assert len(progress) == 2 and all(line.startswith("30/30") for line in progress), lines
