@@ -42,6 +42,19 @@ def terminal_width(stream) -> Optional[int]:
     return columns if columns > 0 else None
 
 
+def discard_output(stream) -> None:
+    """Point the descriptor behind `stream` at the null device (after a broken pipe)."""
+    number = fileno(stream)
+    if number is None:
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, number)
+        os.close(null)
+    except OSError:
+        pass
+
+
 def _windows_console_mode(number: int) -> Optional[bool]:
     """Try to turn on VT processing for the console behind fd `number`.
     True: on (now or already); False: refused (Windows 7, or a legacy-mode console);

@@ -130,18 +130,26 @@ class ProgressCallback:
 
     def _start_bar(self):
         self._seen = 0
-        self._bar = Progress(self._target, console=self.console, title=self._epoch_title,
-                             verbose=self.verbose) if self.verbose else None
+        self._bar = None
+        if self.verbose:
+            try:
+                self._bar = Progress(self._target, console=self.console, title=self._epoch_title,
+                                     verbose=self.verbose)
+            except Exception:  # no bar rather than no training
+                pass
 
     def _step(self, batch, logs):
         bar = self._bar
         if bar is None:
             return
-        if self._count_samples:
-            self._seen += _batch_size(logs)
-            bar.update(self._seen, logs)
-        else:
-            bar.update(batch + 1, logs)
+        try:
+            if self._count_samples:
+                self._seen += _batch_size(logs)
+                bar.update(self._seen, logs)
+            else:
+                bar.update(batch + 1, logs)
+        except Exception:
+            pass
 
     def _finish_bar(self, logs):
         bar, self._bar = self._bar, None

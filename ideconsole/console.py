@@ -11,11 +11,10 @@ import os
 import sys
 import threading
 import weakref
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
-from . import _compat
+from . import _compat, descriptors
 from .cells import cell_width, strip_ansi, truncate
-from . import descriptors
 from .detect import Profile, detect, parse_bool, usable_width
 from .strategies import strategy_for
 
@@ -101,6 +100,8 @@ class Console:
         self._at_line_start = True
         self._broken = self.stream is None
         self._saved = None         # what activation replaced, to put it back
+        self._final_line = None    # see attach()
+        _live.add(self)
 
     # -- what callers use -------------------------------------------------------------
 
@@ -145,7 +146,7 @@ class Console:
         with LOCK:
             if not self._active:
                 if text is not None:
-                    self.write(text + "\n")
+                    self.write(self._prepare(text) + "\n")
                 return
             self._flush_pending()
             if text is not None:
@@ -170,10 +171,24 @@ class Console:
         """Permanent text on stdout; above the status line if one is up."""
         self._put("stdout", text, foreign=False)
 
+    def attach(self, final_line: Optional[Callable[[], str]]) -> None:
+        """What to write as the last line if the process stops before the bar is done
+        (an exception, Ctrl-C, sys.exit): the bar's latest state. None detaches."""
+        self._final_line = final_line
+        if final_line is not None:
+            _install_excepthook()
+
     def close(self) -> None:
-        """Finish a status line still up (its last state stays on screen) and give the
-        file descriptors back."""
-        self.finish()
+        """End what is in progress, keeping its latest state as a permanent line (also in
+        a log), and give the file descriptors back."""
+        final_line, self._final_line = self._final_line, None
+        text = None
+        if final_line is not None:
+            try:
+                text = final_line()
+            except Exception:
+                pass
+        self.finish(text)
         self.release()
 
     def release(self) -> None:
@@ -257,19 +272,29 @@ class Console:
                 encoding = _compat.encoding(stream)
                 stream.write(text.encode(encoding, "replace").decode(encoding, "replace"))
             stream.flush()
-        except Exception:
+        except Exception as error:
             if stream is self._out:
                 self._broken = True
                 self._deactivate()
+                if isinstance(error, BrokenPipeError):
+                    self._after_broken_pipe()
             if foreign:
                 raise
+
+    def _after_broken_pipe(self) -> None:
+        """The reader went away (`train.py | head`). Training goes on without progress
+        output: stdout is pointed at the null device, so neither later prints nor
+        Python's flush at exit fail."""
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.stop()
+        _compat.discard_output(self.stream)
 
     def _activate(self) -> None:
         self._active = True
         if not self.redraws:
             return
-        saved = {"excepthook": sys.excepthook}
-        sys.excepthook = self._excepthook
+        saved = {}
         for name, real in (("stdout", self.stream), ("stderr", self.stderr)):
             current = getattr(sys, name)
             if current is not None and real_stream(current) is real and not isinstance(current, StreamProxy):
@@ -300,19 +325,12 @@ class Console:
         saved, self._saved = self._saved, None
         if not saved:
             return
-        if sys.excepthook == self._excepthook:
-            sys.excepthook = saved["excepthook"]
         for name in ("stdout", "stderr"):
             if name in saved and getattr(sys, name) is saved[name][1]:
                 setattr(sys, name, saved[name][0])
         for handler, stream in saved["handlers"]:
             if getattr(handler, "stream", None) is not stream:
                 handler.stream = stream
-
-    def _excepthook(self, kind, value, traceback) -> None:
-        hook = self._saved["excepthook"] if self._saved else sys.__excepthook__
-        self.close()  # the last progress state stays; the traceback starts on a clean line
-        hook(kind, value, traceback)
 
 
 def _redirect_handlers(proxies):
@@ -349,10 +367,28 @@ def get_console(stream: Optional[TextIO] = None, **options) -> Console:
         return console
 
 
+_live = weakref.WeakSet()  # every Console, to close them all when the process stops
+
+
 @atexit.register
 def _close_all() -> None:
-    for console in list(_consoles.values()):
+    for console in list(_live):
         try:
             console.close()
         except Exception:
             pass
+
+
+def _install_excepthook() -> None:
+    """Before Python prints an uncaught exception (Ctrl-C included), end every status line
+    with its latest state, so the traceback starts on a clean line below it."""
+    previous = sys.excepthook
+    if getattr(previous, "ideconsole", False):
+        return
+
+    def excepthook(kind, value, traceback):
+        _close_all()
+        previous(kind, value, traceback)
+
+    excepthook.ideconsole = True
+    sys.excepthook = excepthook

@@ -7,8 +7,7 @@ import time
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 from .console import Console, get_console
-from .render import (HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, progress_line,
-                     summary_line)
+from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, progress_line, summary_line
 
 
 def to_number(value):
@@ -53,6 +52,8 @@ class Progress:
         profile = self.console.profile
         self._look = Look(unicode=profile.unicode, color=profile.color != "none",
                           lines=not self.console.redraws)
+        if verbose == 1:
+            self.console.attach(self._interrupted_line)
 
     def update(self, step: int, values=None) -> None:
         """Record progress; draw when a redraw is due. Steps going backwards (updates
@@ -78,8 +79,9 @@ class Progress:
             self._values = values
         if self.total is None:
             self.total = self._step or None
-        elif self.verbose != 1 or not self._step:
+        else:  # as Keras: the final line shows the whole target
             self._step = max(self._step, self.total)
+        self.console.attach(None)
         if self.verbose == 0:
             return
         state = self._state()
@@ -89,6 +91,13 @@ class Progress:
             self.console.finish(log_line(state, final=True))
         else:
             self.console.finish(progress_line(state, self._look, final=True))
+
+    def _interrupted_line(self) -> str:
+        """The latest state, for a process stopped before done()."""
+        state = self._state()
+        if self._look.lines:
+            return log_line(state)
+        return fitted_line(state, self._look, self.console.width(), self.console.profile.ambiguous_wide)
 
     def _draw(self) -> None:
         if not self._lock.acquire(blocking=False):

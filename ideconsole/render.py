@@ -37,7 +37,8 @@ class State(NamedTuple):
 
 
 def format_value(value) -> str:
-    """A metric value as Keras shows it: %.4f, or %.4e when tiny; anything odd as text."""
+    """A metric value as Keras shows it: %.4f, or %.4e when tiny (or huge, where Keras
+    would print hundreds of digits); anything that is not a number as text."""
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -45,7 +46,7 @@ def format_value(value) -> str:
         return text if len(text) <= 40 else text[:37] + "..."
     if math.isnan(number) or math.isinf(number):
         return str(number)
-    return "%.4f" % number if abs(number) > 1e-3 else "%.4e" % number
+    return "%.4f" % number if 1e-3 < abs(number) < 1e12 else "%.4e" % number
 
 
 def format_eta(seconds: float) -> str:

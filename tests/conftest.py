@@ -7,6 +7,7 @@ import pytest
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 
 from consoles import screen  # noqa: E402
+
 from ideconsole.console import Console  # noqa: E402
 from ideconsole.detect import Facts, detect  # noqa: E402
 

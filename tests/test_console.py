@@ -121,7 +121,7 @@ def test_warnings_warn_appears_on_its_own_line(make_setup, console_name):
     setup = make_setup(console_name)
     def warn(epoch, step):
         if step == 5:
-            warnings.warn("lr {} too high".format(epoch))
+            warnings.warn("lr {} too high".format(epoch), stacklevel=1)
 
     def show(message, category, filename, lineno, file=None, line=None):
         sys.stderr.write(warnings.formatwarning(message, category, "train.py", 7, "lr = 1"))

@@ -17,8 +17,7 @@ import sys
 import termios
 
 import pytest
-
-from consoles import LegacyConhost, LogReader, PyCharm, VT
+from consoles import VT, LegacyConhost, LogReader, PyCharm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

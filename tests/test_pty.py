@@ -9,7 +9,6 @@ import sys
 import termios
 
 import pytest
-
 from consoles import VT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,11 +39,12 @@ def clean_environment():
     return env
 
 
-def run_in_terminal(argv, columns):
+def run_in_terminal(argv, columns, check=True, env=None):
+    """What a terminal `columns` wide received; with check=False, (return code, that)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=clean_environment(),
-                               close_fds=True)
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                               env=env or clean_environment(), close_fds=True)
     os.close(slave)
     chunks = []
     while True:
@@ -57,7 +57,10 @@ def run_in_terminal(argv, columns):
         chunks.append(data)
     os.close(master)
     output = b"".join(chunks).decode("utf-8")
-    assert process.wait(timeout=60) == 0, output
+    code = process.wait(timeout=60)
+    if not check:
+        return code, output
+    assert code == 0, output
     return output
 
 

@@ -2,8 +2,17 @@
 import pytest
 
 from ideconsole.cells import cell_width, strip_ansi
-from ideconsole.render import (Look, State, fitted_line, format_eta, format_per_step, format_value,
-                               log_line, progress_line, summary_line)
+from ideconsole.render import (
+    Look,
+    State,
+    fitted_line,
+    format_eta,
+    format_per_step,
+    format_value,
+    log_line,
+    progress_line,
+    summary_line,
+)
 
 VALUES = [("accuracy", "0.6000"), ("loss", "0.8000"), ("mean_absolute_error", "0.1234"),
           ("val_accuracy", "0.5000"), ("val_loss", "0.9000")]
@@ -72,7 +81,8 @@ def test_fitting_on_east_asian_code_page_counts_wide_bar_cells():
 
 def test_log_line_says_where_training_is():
     line = log_line(STATE._replace(title="Epoch 3/40"))
-    assert line == "Epoch 3/40 12/57 21% ETA 22s 500ms/step - accuracy: 0.6000 - loss: 0.8000 - mean_absolute_error: 0.1234"
+    assert line == ("Epoch 3/40 12/57 21% ETA 22s 500ms/step - accuracy: 0.6000 - loss: 0.8000"
+                    " - mean_absolute_error: 0.1234")
 
 
 def test_verbose2_summary_line():

@@ -1,0 +1,297 @@
+"""`python -m ideconsole clean [FILE]`: a log written through progress bars (`\\r`, `\\b`, escape
+codes; stock Keras, tf_keras, tqdm) turned, as it streams, into the lines a terminal finally
+showed, with no control characters left.
+"""
+import argparse
+import codecs
+import os
+import re
+import sys
+import unicodedata
+from typing import Iterable, Iterator, List, Optional
+
+BLOCK = 1 << 20  # bytes asked for per read; a pipe answers with whatever has arrived
+MAX_LINE = 1 << 20  # columns one line may reach before it is emitted as it stands
+MAX_SEQUENCE = 4096  # an escape sequence cut by a read is waited for up to this length
+
+# Every control character except "\n" (C0, DEL, C1), and a lone "\r" (not of a "\r\n").
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_BREAK = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+# What shows nothing and moves nothing: every escape sequence but the erases and column moves
+# kept for _TOKEN (ESC [ n K/G/C/D), and every control character but \b \r \t.
+_KEPT = r"\[[0-9;]*[KGCD]"
+_DROP = re.compile(
+    r"\x1b\[(?!%s)[0-?]*[ -/]*[@-~]" % _KEPT[2:]  # CSI: colours (SGR) and the rest
+    + r"|\x1b[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)"  # OSC (titles, links), DCS, SOS, PM, APC
+    + r"|\x1b[ -/]*[0-Z\\-~]"  # ESC 7, ESC ( B, ESC = ...
+    + r"|\x1b(?!%s)" % _KEPT  # an ESC that starts nothing complete
+    + r"|[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+_TOKEN = re.compile(r"([\x08\r]+)|(\t+)|\x1b\[([0-9;]*)([KGCD])|[^\x08\r\t\x1b]+")
+# An escape sequence cut off by the end of a read: held back until the next one.
+_UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b\n]*\x1b?|[ -/]*)?\Z")
+_MAYBE_WIDE = re.compile("[\u1100-\U0010ffff]")
+_WIDE = None  # a compiled character class, see _wide()
+_HALF = "\x00"  # the right half of a wide character: control characters never reach the line
+
+
+def _wide():
+    """Characters of East Asian width W or F, as a character class: built on first need."""
+    global _WIDE
+    if _WIDE is None:
+        first = 0x1100
+        chars = "".join(map(chr, range(first, 0x40000)))
+        kinds = "".join(map(unicodedata.east_asian_width, chars)).replace("Na", "n")
+        ranges = [(first + m.start(), first + m.end() - 1) for m in re.finditer("[WF]+", kinds)]
+        _WIDE = re.compile("[%s]" % "".join(
+            chr(a) if a == b else "%s-%s" % (chr(a), chr(b)) for a, b in ranges))
+    return _WIDE
+
+
+def _shown(line: str, plain: bool, wide: bool) -> str:
+    if wide:
+        line = line.replace(_HALF, "")
+    return line if plain else line.rstrip(" ")
+
+
+class Cleaner:
+    """The state of one log being cleaned: `feed(text)` and, at its end, `close()` return the
+    output that became final, as strings of whole lines ("\\n" included; only `close()` may
+    return a last line without one).
+
+    The current line is a VT terminal's row of unbounded width, as a string with one
+    character per column: a wide character (East Asian width W or F) is followed by a
+    placeholder for its second column, so the cursor is an index; combining and other
+    zero-width characters take one column. A line that had no control character at all is
+    passed through unchanged (trailing spaces kept, "\\r\\n" made "\\n"); any other line is
+    what the terminal shows, trailing spaces stripped. Cursor moves across lines (tqdm's
+    nested bars) cannot be followed and are dropped like every other escape sequence.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE):
+        self.max_line = max_line
+        self._line = ""
+        self._col = 0
+        self._plain = True  # no control character on this line so far
+        self._wide = False  # the line holds _HALF placeholders
+        self._held = ""  # the end of the last text, waiting for what follows
+
+    def feed(self, text: str) -> List[str]:
+        out = []  # type: List[str]
+        if self._held:
+            text, self._held = self._held + text, ""
+        cut = _UNFINISHED.search(text, max(0, len(text) - MAX_SEQUENCE))
+        if cut:
+            text, self._held = text[:cut.start()], text[cut.start():]
+        elif text.endswith("\r"):  # perhaps the first half of "\r\n"
+            text, self._held = text[:-1], "\r"
+        pos, end = 0, len(text)
+        while pos < end:
+            if self._plain and not self._line and not self._col:
+                # Fast path: the complete lines up to the next control character.
+                stop = _BREAK.search(text, pos)
+                last = text.rfind("\n", pos, end if stop is None else stop.start())
+                if last >= 0:
+                    block = text[pos:last + 1]
+                    out.append(block.replace("\r\n", "\n") if "\r" in block else block)
+                    pos = last + 1
+                    continue
+            newline = text.find("\n", pos)
+            if newline < 0:
+                self._draw(text[pos:], out)
+                break
+            stop = newline - 1 if newline > pos and text[newline - 1] == "\r" else newline
+            self._draw(text[pos:stop], out)
+            out.append(_shown(self._line, self._plain, self._wide) + "\n")
+            self._line, self._col, self._plain, self._wide = "", 0, True, False
+            pos = newline + 1
+        return out
+
+    def close(self) -> List[str]:
+        """The end of the log: an unfinished escape sequence shows nothing; the last line is
+        returned without "\\n" when it has content."""
+        if self._held == "\r":
+            self._col, self._plain = 0, False
+        self._held = ""
+        line = _shown(self._line, self._plain, self._wide)
+        self._line, self._col, self._plain, self._wide = "", 0, True, False
+        return [line] if line else []
+
+    def _draw(self, text: str, out: List[str]) -> None:
+        """Play `text` (no "\\n" in it) onto the current line."""
+        if not text:
+            return
+        line, col, wide, limit = self._line, self._col, self._wide, self.max_line
+        if _CONTROL.search(text) is None:
+            tokens = None
+        else:
+            self._plain = False
+            text = _DROP.sub("", text)
+            tokens = _TOKEN.finditer(text)
+        if _MAYBE_WIDE.search(text) and _wide().search(text):
+            text = _wide().sub("\\g<0>" + _HALF, text)
+            if tokens is not None:
+                tokens = _TOKEN.finditer(text)
+            wide = True
+        if tokens is None:  # plain text, written where the cursor is
+            tokens = [_TOKEN.match(text)]
+        for match in tokens:
+            kind = match.lastindex
+            if kind is None:  # text
+                piece = match.group()
+                size = len(piece)
+                if col == len(line):
+                    line += piece
+                elif col == 0 and size >= len(line):
+                    line = piece
+                else:
+                    if col > len(line):
+                        line += " " * (col - len(line))
+                    elif wide:
+                        line = _split_wide(line, col, col + size)
+                    line = line[:col] + piece + line[col + size:]
+                col += size
+                if len(line) > limit:
+                    out.append(_shown(line, self._plain, wide) + "\n")
+                    line, col, wide = "", 0, False
+            elif kind == 1:  # \b and \r
+                moves = match.group(1)
+                col = 0 if "\r" in moves else max(0, col - len(moves))
+            elif kind == 2:  # \t: the next multiple of 8
+                col = min((col // 8 + len(match.group(2))) * 8, limit)
+            else:
+                number = match.group(3).split(";")[0]
+                number = int(number) if number.isdigit() else 0
+                final = match.group(4)
+                if final == "K":
+                    if wide:
+                        line = _split_wide(line, col, col + 1)
+                    if number == 0:
+                        line = line[:col]
+                    elif number == 1:
+                        line = " " * min(col + 1, len(line)) + line[col + 1:]
+                    elif number == 2:
+                        line = ""
+                elif final == "G":
+                    col = min(max(number, 1) - 1, limit)
+                elif final == "C":
+                    col = min(col + max(number, 1), limit)
+                else:  # "D"
+                    col = max(0, col - max(number, 1))
+        self._line, self._col, self._wide = line, col, wide
+
+
+def _split_wide(line: str, start: int, stop: int) -> str:
+    """Blank the wide characters that columns start..stop-1 cut in half, as xterm does."""
+    if 0 < start < len(line) and line[start] == _HALF:
+        line = line[:start - 1] + "  " + line[start + 1:]
+    if 0 < stop < len(line) and line[stop] == _HALF:
+        line = line[:stop - 1] + "  " + line[stop + 1:]
+    return line
+
+
+def clean_lines(chunks: Iterable[str], max_line: int = MAX_LINE) -> Iterator[str]:
+    """The lines a terminal finally showed for text written in `chunks` (cut anywhere), each
+    ending with "\\n" except a last line that had none."""
+    cleaner = Cleaner(max_line)
+    for chunk in chunks:
+        for piece in cleaner.feed(chunk):
+            yield from _lines(piece)
+    for piece in cleaner.close():
+        yield from _lines(piece)
+
+
+def _lines(piece: str) -> Iterator[str]:
+    if piece.count("\n") <= 1:
+        yield piece
+        return
+    parts = piece.split("\n")
+    last = parts.pop()
+    for part in parts:
+        yield part + "\n"
+    if last:
+        yield last
+
+
+def clean_stream(binary_in, text_out, block_size: int = BLOCK) -> None:
+    """Clean UTF-8 bytes from `binary_in` into `text_out`, flushed after each read: a read
+    returns what a pipe holds (read1, or one raw read) instead of waiting for a whole block.
+    Memory: the current line plus one block."""
+    read = getattr(binary_in, "read1", None) or binary_in.read
+    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+    cleaner = Cleaner()
+    while True:
+        data = read(block_size)
+        if not data:
+            break
+        out = cleaner.feed(decode(data))
+        if out:
+            text_out.write("".join(out))
+            text_out.flush()
+    out = cleaner.feed(decode(b"", True)) + cleaner.close()
+    if out:
+        text_out.write("".join(out))
+    text_out.flush()
+
+
+class _Utf8Out:
+    """UTF-8 text onto a binary stream, "\\n" as is on every platform."""
+
+    def __init__(self, binary):
+        self.binary = binary
+
+    def write(self, text: str) -> None:
+        self.binary.write(text.encode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self.binary.flush()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ideconsole clean",
+        description="Write FILE (or stdin) as a terminal finally showed it: progress-bar "
+                    "redraws collapsed, escape codes and control characters removed.")
+    parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="a log; - or none: stdin")
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as stop:  # -h, or a usage error already printed
+        return stop.code if isinstance(stop.code, int) else 2
+    if args.file == "-":
+        source = getattr(sys.stdin, "buffer", sys.stdin)
+    else:
+        try:
+            source = open(args.file, "rb", buffering=0)
+        except OSError as error:
+            sys.stderr.write("python -m ideconsole clean: cannot read {}: {}\n".format(
+                args.file, error.strerror or error))
+            return 2
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is not None:
+        sys.stdout.flush()
+    out = sys.stdout if binary is None else _Utf8Out(binary)
+    try:
+        clean_stream(source, out)
+    except BrokenPipeError:  # `| head` has read enough
+        _discard_stdout()
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if source is not getattr(sys.stdin, "buffer", sys.stdin):
+            source.close()
+    return 0
+
+
+def _discard_stdout() -> None:
+    """Point stdout at devnull, so that the interpreter's last flush of what is still
+    buffered for the closed pipe fails silently."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,196 @@
+"""Faults never reach the training loop, and an interrupted run leaves a readable screen
+or log: the last progress state kept, the traceback on clean lines."""
+import math
+import random
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import Recorder
+from consoles import VT, LogReader
+from test_pty import clean_environment, run_in_terminal
+
+from ideconsole.callback import ProgressCallback
+from ideconsole.console import Console
+from ideconsole.progress import Progress
+
+INTERRUPTED = r"""
+import sys, time
+from ideconsole.progress import Progress
+print("Epoch 1/1")
+bar = Progress(30)
+for step in range(1, 31):
+    time.sleep(0.002)
+    bar.update(step, {{"loss": 0.5}})
+    if step == 15:
+        {stop}
+"""
+STOPS = {
+    "ctrl-c": ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+    "error in the generator": ("raise ValueError('bad batch')", "ValueError: bad batch"),
+    "sys.exit": ("sys.exit(3)", None),
+}
+
+
+def run(argv, columns=None, env=None):
+    """(return code, output) in a terminal `columns` wide, or through a pipe to a log."""
+    env = dict(clean_environment(), **(env or {}))
+    if columns:
+        return run_in_terminal(argv, columns, check=False, env=env)
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=60)
+    return result.returncode, result.stdout.decode()
+
+
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_interrupted_run_keeps_the_last_state_above_the_traceback(stop):
+    code, output = run([sys.executable, "-c", INTERRUPTED.format(stop=STOPS[stop][0])], columns=60)
+    lines = VT(columns=60).feed_all([output]).lines()
+    assert lines[0] == "Epoch 1/1"
+    assert lines[1].startswith("15/30 "), lines
+    if STOPS[stop][1]:
+        assert lines[2] == "Traceback (most recent call last):", lines
+        assert lines[-1] == STOPS[stop][1]
+    else:
+        assert code == 3 and len(lines) == 2
+
+
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_interrupted_run_writes_its_last_state_to_the_log(stop):
+    code, output = run([sys.executable, "-c", INTERRUPTED.format(stop=STOPS[stop][0])])
+    log = LogReader().feed_all([output])
+    assert not log.has_control()
+    assert log.lines()[1].startswith("15/30 50% ETA"), log.lines()
+    if STOPS[stop][1]:
+        assert log.lines()[-1] == STOPS[stop][1]
+
+
+BROKEN_PIPE = r"""
+import sys, time
+from ideconsole.console import Console
+from ideconsole.progress import Progress
+print("Epoch 1/1", flush=True)
+bar = Progress(300, console=Console(interval=0.001))
+for step in range(1, 301):
+    time.sleep(0.001)
+    bar.update(step, {"loss": 0.5})
+bar.done({"loss": 0.5})
+print("still printing")
+sys.stderr.write("training finished\n")
+"""
+
+
+def test_a_closed_pipe_does_not_stop_training():
+    process = subprocess.Popen([sys.executable, "-c", BROKEN_PIPE], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=clean_environment())
+    assert process.stdout.readline() == b"Epoch 1/1\n"
+    process.stdout.close()  # `| head -1`
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, errors
+    assert errors == "training finished\n"
+
+
+@pytest.mark.parametrize("value,shown", [
+    (float("nan"), "nan"), (float("inf"), "inf"), (-float("inf"), "-inf"), (1e300, "1.0000e+300"),
+    (-2.5, "-2.5000"), ("n/a", "n/a"), (None, "None"), ([1, 2, 3], "[1, 2, 3]"), (object(), "object"),
+])
+def test_odd_metric_values_are_shown_not_fatal(make_setup, value, shown):
+    setup = make_setup("vt80")
+    bar = Progress(3, console=setup.console)
+    for step in (1, 2, 3):
+        bar.update(step, {"loss": value})
+    bar.done({"loss": value, "val_loss": 0.5})
+    lines = setup.screen().lines()
+    assert len(lines) in (1, 2) and shown in lines[0], lines
+
+
+def test_odd_metric_names_stay_on_one_line(make_setup):
+    setup = make_setup("log")
+    names = {"loss": 0.1, "line\nbreak": 0.2, "carriage\rreturn": 0.3, "\u635f\u5931": 0.4, "x" * 200: 0.5}
+    Progress(2, console=setup.console).done(names)
+    lines = setup.screen().lines()
+    assert len(lines) == 1 and "\u635f\u5931: 0.4000" in lines[0]
+
+
+def test_zero_and_unknown_steps(make_setup):
+    setup = make_setup("vt80")
+    bar = Progress(0, console=setup.console)
+    for step in range(1, 8):
+        bar.update(step, {"loss": 0.5})
+    bar.done({"loss": 0.5})
+    assert setup.screen().lines()[0].startswith("7/7 ")
+    Progress(None, console=setup.console).done({})
+
+
+def test_updates_from_many_threads_never_draw_an_older_step(make_setup):
+    setup = make_setup("vt80")
+    drawn = []
+    status = setup.console.status
+    setup.console.status = lambda text: (drawn.append(int(text.split("/")[0].split()[-1])), status(text))
+    clock = iter(range(10 ** 6)).__next__
+    bar = Progress(4000, console=setup.console, clock=lambda: clock() * 0.01)
+    steps = list(range(1, 4001))
+    chunks = [steps[index::8] for index in range(8)]  # arriving out of order across threads
+    for chunk in chunks:
+        random.Random(len(chunk)).shuffle(chunk[:4])
+    threads = [threading.Thread(target=lambda part=part: [bar.update(step, {"loss": 0.1}) for step in part])
+               for part in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert drawn == sorted(drawn) and len(drawn) > 10
+
+
+def test_stdout_none_as_under_pythonw(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)
+    console = Console()
+    bar = Progress(3, console=console)
+    bar.update(1, {"loss": 1.0})
+    bar.done({"loss": 1.0})
+    console.write("ignored\n")
+
+
+class Callback:
+    """Stands in for keras.callbacks.Callback: the hooks need nothing more from Keras."""
+
+    def set_model(self, model):
+        self.model = model
+
+
+class Logger(ProgressCallback, Callback):
+    def __init__(self, console):
+        self._ideconsole_init(console)
+
+
+class Exploding:
+    """A console on which everything fails."""
+
+    interval, redraws, profile = 0.0, True, Console(Recorder("stdout", []), console="vt").profile
+
+    def __getattr__(self, name):
+        raise RuntimeError("console exploded: " + name)
+
+    def width(self):
+        raise RuntimeError("no width")
+
+
+def test_a_failing_console_never_raises_into_training():
+    logger = Logger(Exploding())
+    logger.set_params({"verbose": 1, "epochs": 2, "steps": 5})
+    logger.on_train_begin()
+    for epoch in range(2):
+        logger.on_epoch_begin(epoch)
+        for batch in range(5):
+            logger.on_train_batch_end(batch, {"loss": math.pi})
+        logger.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 2.0})
+    logger.on_train_end()
+
+
+def test_changing_width_to_zero_mid_run_falls_back(make_setup, monkeypatch):
+    setup = make_setup("vt80")
+    monkeypatch.setattr(type(setup.console), "width", lambda self: 0)
+    bar = Progress(3, console=setup.console)
+    bar.update(1, {"loss": 0.5})
+    bar.done({"loss": 0.5})
+    assert setup.screen().lines()[0].startswith("3/3")
