@@ -81,11 +81,14 @@ class Console:
     def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,
                  mode: Optional[str] = None, interval: Optional[float] = None,
                  profile: Optional[Profile] = None, env=None, stderr: Optional[TextIO] = None,
-                 capture_fds: Optional[bool] = None):
+                 capture_fds: Optional[bool] = None, other_ranks: Optional[str] = None):
         self.stream = real_stream(sys.stdout if stream is None else stream)
         self.stderr = real_stream(sys.stderr if stderr is None else stderr)
         env = os.environ if env is None else env
-        self.profile = profile or detect(_compat.probe(self.stream), env, console, mode, interval)
+        self.profile = profile or detect(_compat.probe(self.stream), env, console, mode, interval,
+                                         other_ranks)
+        self._silent = self.profile.role == "quiet"   # a rank other than 0 keeps quiet
+        self._tag = "[rank {}] ".format(self.profile.rank) if self.profile.role == "log" else ""
         self._strategy = strategy_for(self.profile.mode, self.profile.erase)
         self._out = self._color_stream(self.stream)   # where our stdout text goes
         self._err = self.stderr                      # where stderr text goes
@@ -125,7 +128,7 @@ class Console:
     def status(self, text: str) -> None:
         """Show `text` as the status line, replacing the previous one."""
         with LOCK:
-            if self._broken:
+            if self._broken or self._silent:
                 return
             text = self._prepare(text)
             width = self.width()
@@ -145,8 +148,8 @@ class Console:
         and move to a new line. Text held back from other streams is written first."""
         with LOCK:
             if not self._active:
-                if text is not None:
-                    self.write(self._prepare(text) + "\n")
+                if text is not None and not self._silent:
+                    self._put("stdout", self._prepare(text) + "\n", foreign=False)
                 return
             self._flush_pending()
             if text is not None:
@@ -169,6 +172,10 @@ class Console:
 
     def write(self, text: str) -> None:
         """Permanent text on stdout; above the status line if one is up."""
+        if self._silent:
+            return
+        if self._tag:
+            text = "".join(self._tag + line for line in text.splitlines(True))
         self._put("stdout", text, foreign=False)
 
     def attach(self, final_line: Optional[Callable[[], str]]) -> None:
@@ -239,7 +246,7 @@ class Console:
     # -- plumbing -----------------------------------------------------------------------
 
     def _prepare(self, text: str) -> str:
-        text = str(text).replace("\r", "").replace("\n", " ")
+        text = self._tag + str(text).replace("\r", "").replace("\n", " ")
         if self.profile.color == "none":
             text = strip_ansi(text)
         if not self.profile.unicode:

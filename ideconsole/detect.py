@@ -6,6 +6,7 @@ bug report can say why ideconsole drew what it drew. Nothing here touches a real
 gathering the facts is `_compat.probe()`'s job.
 """
 import codecs
+import json
 from typing import Mapping, NamedTuple, Optional, Tuple
 
 CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "dumb", "ci", "log")
@@ -56,6 +57,8 @@ class Profile(NamedTuple):
     ambiguous_wide: bool      # East Asian ambiguous characters take two cells
     erase: str                # after a CR redraw: "csi" (ESC[K), "pad" (spaces) or "none"
     interval: float           # seconds between redraws (heartbeat interval for lines)
+    rank: Optional[int] = None  # this process's rank in a multi-process run, if any
+    role: str = "draw"        # "draw"; other ranks: "quiet" or "log" (lines tagged with the rank)
     reasons: Tuple[Tuple[str, str], ...] = ()
 
     def explain(self) -> str:
@@ -180,11 +183,42 @@ def _can_encode(encoding: str, text: str) -> bool:
     return True
 
 
+RANK_VARIABLES = ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "HOROVOD_RANK",
+                  "SLURM_PROCID", "JAX_PROCESS_ID", "LOCAL_RANK")
+ROLES = ("draw", "quiet", "log")
+
+
+def process_rank(env: Mapping[str, str]) -> Tuple[Optional[int], str]:
+    """This process's rank in a multi-process run (0 draws progress), and where it came
+    from: TF_CONFIG (MultiWorkerMirroredStrategy) or a launcher's rank variable."""
+    config = env.get("TF_CONFIG")
+    if config:
+        try:
+            task = json.loads(config).get("task", {})
+            cluster = json.loads(config).get("cluster", {})
+            kind, index = task.get("type"), int(task.get("index", 0))
+        except (ValueError, AttributeError, TypeError):
+            return None, "TF_CONFIG is not valid JSON with a task"
+        if kind in ("chief", "master"):
+            return 0, "TF_CONFIG: {} {}".format(kind, index)
+        if kind == "worker":
+            rank = index + (1 if cluster.get("chief") or cluster.get("master") else 0)
+            return rank, "TF_CONFIG: worker {}".format(index)
+        if kind:
+            return -1, "TF_CONFIG: {} {} (never the chief)".format(kind, index)
+    for name in RANK_VARIABLES:
+        value = env.get(name, "").strip()
+        if value.lstrip("-").isdigit():
+            return int(value), "{}={}".format(name, value)
+    return None, "no rank variable: a single process"
+
+
 def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
-           mode: Optional[str] = None, interval: Optional[float] = None) -> Profile:
-    """Choose a profile. `console`/`mode`/`interval` override the environment's
-    IDECONSOLE_CONSOLE, IDECONSOLE_MODE and IDECONSOLE_INTERVAL; a bad value raises
-    ValueError naming the allowed ones."""
+           mode: Optional[str] = None, interval: Optional[float] = None,
+           other_ranks: Optional[str] = None) -> Profile:
+    """Choose a profile. `console`/`mode`/`interval`/`other_ranks` override the
+    environment's IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
+    IDECONSOLE_OTHER_RANKS; a bad value raises ValueError naming the allowed ones."""
     reasons = []
     terminal = parse_bool(env.get("TTY_COMPATIBLE"))
     terminal_why = "TTY_COMPATIBLE={}".format(env.get("TTY_COMPATIBLE"))
@@ -216,7 +250,18 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
         forced_mode = _choice(env.get("IDECONSOLE_MODE"), MODES, "IDECONSOLE_MODE")
         if forced_mode:
             default_mode, mode_why = forced_mode, "IDECONSOLE_MODE={}".format(forced_mode)
+    rank, rank_why = process_rank(env)
+    role = "draw"
+    if rank not in (None, 0):
+        role = (_choice(other_ranks, ROLES, "other_ranks")
+                or _choice(env.get("IDECONSOLE_OTHER_RANKS"), ROLES, "IDECONSOLE_OTHER_RANKS") or "quiet")
+        rank_why += "; not rank 0: {}".format(
+            {"quiet": "no progress output (IDECONSOLE_OTHER_RANKS=log|draw to change)",
+             "log": "plain lines tagged with the rank", "draw": "draws anyway"}[role])
+        if role == "log":
+            default_mode, mode_why = "lines", "a rank other than 0 writing log lines"
     reasons.append(("mode", mode_why))
+    reasons.append(("rank", rank_why))
 
     color, color_why = _color(chosen, facts, env)
     reasons.append(("color", color_why))
@@ -268,4 +313,4 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
 
     return Profile(console=chosen, mode=default_mode, color=color, unicode=unicode,
                    width=width, live_width=live_width, ambiguous_wide=ambiguous_wide,
-                   erase=erase, interval=seconds, reasons=tuple(reasons))
+                   erase=erase, interval=seconds, rank=rank, role=role, reasons=tuple(reasons))

@@ -249,3 +249,20 @@ def test_a_closed_stream_does_not_stop_training(make_setup):
     for step in range(1, 6):
         bar.update(step, {"loss": 1.0})
     bar.done({"loss": 1.0})  # no exception
+
+
+def test_other_ranks_are_quiet_or_tagged(make_setup, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    quiet = make_setup("vt80")
+    quiet.console = type(quiet.console)(quiet.stdout, console="vt", stderr=quiet.stderr)
+    train(quiet.console, Clock(), between=lambda epoch, step: step == 3 and print("user line", epoch))
+    assert quiet.screen().lines() == ["user line 1", "user line 2", "user line 3"]
+
+    monkeypatch.setenv("IDECONSOLE_OTHER_RANKS", "log")
+    tagged = make_setup("vt80")
+    tagged.console = type(tagged.console)(tagged.stdout, console="vt", stderr=tagged.stderr)
+    train(tagged.console, Clock())
+    lines = tagged.screen().lines()
+    assert lines[0] == "[rank 1] Epoch 1/3"
+    assert all(line.startswith("[rank 1] ") for line in lines)
+    assert len([line for line in lines if "val_loss" in line]) == EPOCHS

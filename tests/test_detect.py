@@ -1,7 +1,7 @@
 """Detection: one row per console, with the facts injected; no real Windows or PyCharm."""
 import pytest
 
-from ideconsole.detect import Facts, detect, parse_bool
+from ideconsole.detect import Facts, detect, parse_bool, process_rank
 
 TTY = Facts(isatty=True, width=100)
 PIPE = Facts(isatty=False)
@@ -127,3 +127,31 @@ def test_code_page_936_makes_ambiguous_characters_wide():
 ])
 def test_parse_bool(text, value):
     assert parse_bool(text) is value
+
+
+@pytest.mark.parametrize("env,rank", [
+    ({}, None),
+    ({"RANK": "0"}, 0), ({"RANK": "3", "LOCAL_RANK": "1"}, 3), ({"LOCAL_RANK": "2"}, 2),
+    ({"OMPI_COMM_WORLD_RANK": "1"}, 1), ({"SLURM_PROCID": "0"}, 0), ({"HOROVOD_RANK": "5"}, 5),
+    ({"JAX_PROCESS_ID": "1"}, 1), ({"PMI_RANK": "4"}, 4),
+    ({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}'}, 0),
+    ({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}'}, 1),
+    ({"TF_CONFIG": '{"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, '
+                   '"task": {"type": "worker", "index": 0}}'}, 1),
+    ({"TF_CONFIG": '{"cluster": {"chief": ["c:0"]}, "task": {"type": "chief", "index": 0}}'}, 0),
+    ({"TF_CONFIG": '{"cluster": {"ps": ["p:0"]}, "task": {"type": "ps", "index": 0}}'}, -1),
+    ({"TF_CONFIG": "not json", "RANK": "1"}, None),
+])
+def test_rank_of_each_launcher(env, rank):
+    assert process_rank(env)[0] == rank
+
+
+def test_only_rank_0_draws_by_default():
+    assert detect(TTY, {"RANK": "0"}).role == "draw"
+    assert detect(TTY, {"RANK": "1"}).role == "quiet"
+    logging = detect(TTY, {"RANK": "1", "IDECONSOLE_OTHER_RANKS": "log"})
+    assert (logging.role, logging.mode) == ("log", "lines")
+    assert detect(TTY, {"RANK": "1"}, other_ranks="draw").role == "draw"
+    assert "RANK=1" in dict(detect(TTY, {"RANK": "1"}).reasons)["rank"]
+    with pytest.raises(ValueError, match="quiet"):
+        detect(TTY, {"RANK": "1", "IDECONSOLE_OTHER_RANKS": "loud"})
