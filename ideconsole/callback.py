@@ -80,10 +80,18 @@ class ProgressCallback:
         pass  # Keras 2.2's stock hook reads state this class does not keep
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step(batch, logs)
+        # The hot path: between redraws, Progress.update stores two references and reads
+        # the clock. Nothing else happens per batch.
+        bar = self._bar
+        if bar is not None and not self._count_samples:
+            try:
+                bar.update(batch + 1, logs)
+            except Exception:
+                pass
+        else:
+            self._step(batch, logs)
 
-    def on_batch_end(self, batch, logs=None):  # Keras 2.2's only train-batch hook
-        self._step(batch, logs)
+    on_batch_end = on_train_batch_end  # Keras 2.2's only train-batch hook
 
     def on_epoch_end(self, epoch, logs=None):
         self._finish_bar(logs)

@@ -266,3 +266,25 @@ def test_other_ranks_are_quiet_or_tagged(make_setup, monkeypatch):
     assert lines[0] == "[rank 1] Epoch 1/3"
     assert all(line.startswith("[rank 1] ") for line in lines)
     assert len([line for line in lines if "val_loss" in line]) == EPOCHS
+
+
+def test_a_long_run_gives_a_log_to_read_and_grep(make_setup):
+    """40 epochs of 1000 steps, 0.2 s a step: headers, heartbeats every 30 s, final lines."""
+    setup = make_setup("log")
+    clock = Clock()
+    for epoch in range(1, 41):
+        title = "Epoch {}/40".format(epoch)
+        setup.console.write(title + "\n")
+        bar = Progress(1000, console=setup.console, title=title, clock=clock)
+        for step in range(1, 1001):
+            clock.now += 0.2
+            bar.update(step, {"loss": 1.0 / epoch, "accuracy": 0.5})
+        bar.done({"loss": 1.0 / epoch, "accuracy": 0.5, "val_loss": 1.1 / epoch, "val_accuracy": 0.4})
+    log = setup.screen()
+    lines = log.lines()
+    assert log.complete() and not log.has_control()
+    assert len([line for line in lines if "val_loss" in line]) == 40
+    heartbeats = [line for line in lines if "% ETA " in line]
+    assert len(heartbeats) == 40 * 6  # 200 s an epoch, one line per 30 s
+    assert heartbeats[0] == "Epoch 1/40 150/1000 15% ETA 2:50 200ms/step - loss: 1.0000 - accuracy: 0.5000"
+    assert len(lines) == 40 * (1 + 6 + 1)
