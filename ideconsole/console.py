@@ -220,6 +220,8 @@ class Console:
         if not text:
             return
         with LOCK:
+            if not foreign:
+                self._flush_others()
             target = self._out if name == "stdout" else self._err
             if not (self._active and self._shown):
                 self._emit(target, text, foreign)
@@ -297,8 +299,18 @@ class Console:
             capture.stop()
         _compat.discard_output(self.stream)
 
+    def _flush_others(self) -> None:
+        """Text that others left in the streams' buffers (stderr is block-buffered in a pipe
+        before Python 3.9) belongs above what we are about to write."""
+        for stream in (self.stderr, self.stream):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+
     def _activate(self) -> None:
         self._active = True
+        self._flush_others()
         if not self.redraws:
             return
         saved = {}

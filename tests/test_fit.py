@@ -59,7 +59,7 @@ def flavour(request):
 
 def environment(**extra):
     env = {key: value for key, value in os.environ.items()
-           if key not in CONSOLE_VARIABLES and not key.startswith("IDECONSOLE_")}
+           if key not in CONSOLE_VARIABLES + ("PYTHONUNBUFFERED",) and not key.startswith("IDECONSOLE_")}
     env.update(PYTHONPATH=os.pathsep.join([ROOT, HERE, env.get("PYTHONPATH", "")]),
                TF_CPP_MIN_LOG_LEVEL="3", PYTHONIOENCODING="utf-8", TERM="xterm-256color")
     env.update(extra)
@@ -140,7 +140,7 @@ def test_terminal_shows_each_epoch_once(flavour, columns):
 
 
 def test_pycharm_run_window_shows_each_epoch_once(flavour):
-    output = run_piped(command(flavour, "--chatter"), environment(PYCHARM_HOSTED="1"))
+    output = run_piped(command(flavour, "--chatter"), environment(PYCHARM_HOSTED="1", PYTHONUNBUFFERED="1"))
     window = PyCharm()
     window.feed(output)
     assert_one_final_line_per_epoch(window.lines())
