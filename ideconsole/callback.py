@@ -5,7 +5,6 @@ modules `ideconsole.keras` and `ideconsole.tf_keras` mix it into their Keras's o
 Nothing here imports Keras.
 """
 import sys
-import threading
 from typing import Optional
 
 from .console import Console, get_console
@@ -33,7 +32,6 @@ class ProgressCallback:
         self._target = None
         self._count_samples = False
         self._seen = 0
-        self._lock = threading.Lock()
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -46,7 +44,10 @@ class ProgressCallback:
         verbose = self._verbose_override
         if verbose is None:
             verbose = params.get("verbose", 1)
-        self.verbose = 1 if verbose == "auto" else int(verbose or 0)
+        try:
+            self.verbose = 1 if verbose == "auto" else int(verbose or 0)
+        except (TypeError, ValueError):
+            self.verbose = 1
         self._epochs = params.get("epochs") or 1
         steps = params.get("steps")
         self._count_samples = steps is None and params.get("samples") is not None
