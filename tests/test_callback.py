@@ -68,7 +68,7 @@ def test_a_stock_logger_next_to_ours_is_silenced(make_setup):
 
 def test_keras_2_fit_on_arrays_counts_samples(make_setup):
     setup = make_setup("log")
-    fit([Logger(setup.console)], {"verbose": 1, "epochs": 1, "steps": None, "samples": 32})
+    fit([Logger(setup.console)], {"verbose": 1, "epochs": 1, "steps": None, "samples": 32}, epochs=1)
     lines = setup.screen().lines()
     assert len(lines) == 1 and lines[0].startswith("32/32 ") and lines[0].endswith("val_loss: 0.2500")
 
