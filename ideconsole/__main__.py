@@ -1,5 +1,6 @@
 """`python -m ideconsole`: what was detected and why; `run SCRIPT` to train through
-ideconsole without editing the script; `demo` to see a simulated training."""
+ideconsole without editing the script; `clean [FILE]` to turn an old log into plain
+lines; `demo` to see a simulated training."""
 import argparse
 import os
 import runpy
@@ -60,6 +61,10 @@ def run(argv: List[str]) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "clean":
+        from .clean import main as clean
+
+        return clean(argv[1:])
     if argv and argv[0] == "run":
         if len(argv) < 2:
             print("usage: python -m ideconsole run SCRIPT [ARGS...] | run -m MODULE [ARGS...]",
@@ -75,6 +80,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     demo_parser.add_argument("--steps", type=int, default=40)
     demo_parser.add_argument("--delay", type=float, default=0.03, help="seconds per step")
     sub.add_parser("run", help="run SCRIPT [ARGS...] with ideconsole.install() applied")
+    sub.add_parser("clean", help="turn a log full of \\r, \\b and colour codes into plain lines "
+                                 "(FILE, or stdin)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args.epochs, args.steps, args.delay)

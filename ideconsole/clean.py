@@ -8,42 +8,54 @@ import os
 import re
 import sys
 import unicodedata
-from typing import Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 BLOCK = 1 << 20  # bytes asked for per read; a pipe answers with whatever has arrived
-MAX_LINE = 1 << 20  # columns one line may reach before it is emitted as it stands
+MAX_LINE = 1 << 20  # columns of a line; a longer one wraps, so junk cannot fill memory
 MAX_SEQUENCE = 4096  # an escape sequence cut by a read is waited for up to this length
 
-# Every control character except "\n" (C0, DEL, C1), and a lone "\r" (not of a "\r\n").
+# Every control character but "\n" (C0, DEL, C1); the same but the "\r" of "\r\n".
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _BREAK = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 # What shows nothing and moves nothing: every escape sequence but the erases and column moves
-# kept for _TOKEN (ESC [ n K/G/C/D), and every control character but \b \r \t.
-_KEPT = r"\[[0-9;]*[KGCD]"
-_DROP = re.compile(
-    r"\x1b\[(?!%s)[0-?]*[ -/]*[@-~]" % _KEPT[2:]  # CSI: colours (SGR) and the rest
-    + r"|\x1b[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)"  # OSC (titles, links), DCS, SOS, PM, APC
-    + r"|\x1b[ -/]*[0-Z\\-~]"  # ESC 7, ESC ( B, ESC = ...
-    + r"|\x1b(?!%s)" % _KEPT  # an ESC that starts nothing complete
-    + r"|[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+# that _TOKEN keeps (ESC [ n K/G/C/D), then every control character but \b \r \t.
+_ESCAPE = re.compile(
+    r"\x1b(?:\[(?![0-9;]*[KGCD])[0-?]*[ -/]*[@-~]"  # CSI: colours (SGR) and the rest
+    r"|[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)"  # OSC (titles, links), DCS, SOS, PM, APC
+    r"|[ -/]*[0-Z\\-~]"  # ESC 7, ESC ( B, ESC = ...
+    r"|(?!\[[0-9;]*[KGCD]))")  # an ESC that starts nothing complete
+_OTHER = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 _TOKEN = re.compile(r"([\x08\r]+)|(\t+)|\x1b\[([0-9;]*)([KGCD])|[^\x08\r\t\x1b]+")
 # An escape sequence cut off by the end of a read: held back until the next one.
 _UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b\n]*\x1b?|[ -/]*)?\Z")
-_MAYBE_WIDE = re.compile("[\u1100-\U0010ffff]")
-_WIDE = None  # a compiled character class, see _wide()
+# A quick superset of the wide characters (checked by a test), which leaves out the box
+# drawing and block characters of progress bars; _wide() is the exact set.
+_MAYBE_WIDE = re.compile("[\u1100-\u115f\u2300-\u23ff\u25fd-\u27bf\u2b00-\u2bff\u2e80-\ua4cf"
+                         "\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffef"
+                         "\U00016fe0-\U0003fffd]")
+_RARE = re.compile("|".join(pattern.pattern for pattern in (_OTHER, _MAYBE_WIDE)))
+_FULLWIDTH = "[\u3000\uff01-\uff60\uffe0-\uffe6]"
+_WIDE = None  # a compiled pattern, see _wide()
 _HALF = "\x00"  # the right half of a wide character: control characters never reach the line
 
 
 def _wide():
-    """Characters of East Asian width W or F, as a character class: built on first need."""
+    """Characters of East Asian width W or F, built from unicodedata on first need."""
     global _WIDE
     if _WIDE is None:
         first = 0x1100
         chars = "".join(map(chr, range(first, 0x40000)))
+        # unicodedata calls every unassigned code point "F": fullwidth forms are listed here.
         kinds = "".join(map(unicodedata.east_asian_width, chars)).replace("Na", "n")
-        ranges = [(first + m.start(), first + m.end() - 1) for m in re.finditer("[WF]+", kinds)]
-        _WIDE = re.compile("[%s]" % "".join(
-            chr(a) if a == b else "%s-%s" % (chr(a), chr(b)) for a, b in ranges))
+        ranges = [(first + m.start(), first + m.end() - 1) for m in re.finditer("W+", kinds)]
+
+        def charset(low, high):
+            return "[%s]" % "".join(chr(a) if a == b else "%s-%s" % (chr(a), chr(b))
+                                    for a, b in ranges if low <= a and b < high)
+
+        # Two classes: the basic plane's compiles to a table, the rest stays out of it.
+        _WIDE = re.compile("%s|%s|(?=[\U00010000-\U0010ffff])%s" % (
+            _FULLWIDTH, charset(0, 0x10000), charset(0x10000, 0x110000)))
     return _WIDE
 
 
@@ -63,8 +75,10 @@ class Cleaner:
     placeholder for its second column, so the cursor is an index; combining and other
     zero-width characters take one column. A line that had no control character at all is
     passed through unchanged (trailing spaces kept, "\\r\\n" made "\\n"); any other line is
-    what the terminal shows, trailing spaces stripped. Cursor moves across lines (tqdm's
-    nested bars) cannot be followed and are dropped like every other escape sequence.
+    what the terminal shows, trailing spaces stripped. A wide character cut in half by an
+    overwrite or an erase is blanked whole, as xterm does. Cursor moves to other lines
+    (tqdm's nested bars) cannot be followed and are dropped like every other escape
+    sequence. A line longer than `max_line` columns wraps there.
     """
 
     def __init__(self, max_line: int = MAX_LINE):
@@ -88,13 +102,16 @@ class Cleaner:
         while pos < end:
             if self._plain and not self._line and not self._col:
                 # Fast path: the complete lines up to the next control character.
-                stop = _BREAK.search(text, pos)
+                stop = _CONTROL.search(text, pos)
+                if stop is not None and text.startswith("\r\n", stop.start()):
+                    stop = _BREAK.search(text, stop.start())  # "\r\n" line ends: slower
                 last = text.rfind("\n", pos, end if stop is None else stop.start())
                 if last >= 0:
                     block = text[pos:last + 1]
-                    out.append(block.replace("\r\n", "\n") if "\r" in block else block)
-                    pos = last + 1
-                    continue
+                    if len(block) <= self.max_line or max(map(len, block.split("\n"))) <= self.max_line:
+                        out.append(block.replace("\r\n", "\n") if "\r" in block else block)
+                        pos = last + 1
+                        continue
             newline = text.find("\n", pos)
             if newline < 0:
                 self._draw(text[pos:], out)
@@ -120,20 +137,49 @@ class Cleaner:
         """Play `text` (no "\\n" in it) onto the current line."""
         if not text:
             return
-        line, col, wide, limit = self._line, self._col, self._wide, self.max_line
-        if _CONTROL.search(text) is None:
-            tokens = None
-        else:
+        line, col, wide = self._line, self._col, self._wide
+        controls = _CONTROL.search(text) is not None
+        if controls:
             self._plain = False
-            text = _DROP.sub("", text)
-            tokens = _TOKEN.finditer(text)
-        if _MAYBE_WIDE.search(text) and _wide().search(text):
+            if "\x1b" in text:
+                text = _ESCAPE.sub("", text)
+            rare = _RARE.search(text)  # one pass for both rare things
+            if rare is not None and _OTHER.search(text, rare.start()) is not None:
+                text = _OTHER.sub("", text)
+            maybe_wide = rare is not None and _MAYBE_WIDE.search(text) is not None
+        else:
+            maybe_wide = _MAYBE_WIDE.search(text) is not None
+        if maybe_wide and _wide().search(text) is not None:
             text = _wide().sub("\\g<0>" + _HALF, text)
-            if tokens is not None:
-                tokens = _TOKEN.finditer(text)
             wide = True
-        if tokens is None:  # plain text, written where the cursor is
-            tokens = [_TOKEN.match(text)]
+        if not controls:
+            line, col = self._play([_TOKEN.match(text)], line, col, wide, out)
+        else:
+            first, last = text.find("\r"), text.rfind("\r")
+            if first < last and not wide:
+                # Redraws: between the first and the last "\r", pieces that only write text
+                # from column 0 (backspaces just before a "\r" move nothing that matters),
+                # perhaps ending with ESC[K, are overlaid from the last one back, only as far
+                # as they still show.
+                middle = text[first + 1:last]
+                pieces = [piece.rstrip("\x08") for piece in middle.split("\r")]
+                erased = None  # type: Optional[List[bool]]
+                if "\x1b" in middle:
+                    erased = [piece.endswith("\x1b[K") for piece in pieces]
+                    pieces = [piece[:-3] if cut else piece for piece, cut in zip(pieces, erased)]
+                middle = "".join(pieces)
+                longest = max(map(len, pieces))
+                if ("\x08" not in middle and "\t" not in middle and "\x1b" not in middle
+                        and longest <= self.max_line):
+                    line, col = self._play(_TOKEN.finditer(text, 0, first), line, col, wide, out)
+                    line, col = _overlay(pieces, erased, longest, line), 0
+                    text = text[last:]
+            line, col = self._play(_TOKEN.finditer(text), line, col, wide, out)
+        self._line, self._col, self._wide = line, col, wide and bool(line)
+
+    def _play(self, tokens, line: str, col: int, wide: bool, out: List[str]) -> Tuple[str, int]:
+        """Apply `tokens` (matches of _TOKEN) to `line` with the cursor at `col`."""
+        limit = self.max_line
         for match in tokens:
             kind = match.lastindex
             if kind is None:  # text
@@ -150,9 +196,12 @@ class Cleaner:
                         line = _split_wide(line, col, col + size)
                     line = line[:col] + piece + line[col + size:]
                 col += size
-                if len(line) > limit:
-                    out.append(_shown(line, self._plain, wide) + "\n")
-                    line, col, wide = "", 0, False
+                if len(line) > limit:  # wrapped, as on a terminal `limit` columns wide
+                    start = 0
+                    while len(line) - start > limit:
+                        out.append(_shown(line[start:start + limit], self._plain, wide) + "\n")
+                        start += limit
+                    line, col = line[start:], col - start
             elif kind == 1:  # \b and \r
                 moves = match.group(1)
                 col = 0 if "\r" in moves else max(0, col - len(moves))
@@ -177,7 +226,23 @@ class Cleaner:
                     col = min(col + max(number, 1), limit)
                 else:  # "D"
                     col = max(0, col - max(number, 1))
-        self._line, self._col, self._wide = line, col, wide
+        return line, col
+
+
+def _overlay(pieces: List[str], erased: Optional[List[bool]], longest: int, line: str) -> str:
+    """`line` after each of `pieces` (`longest` the length of the longest) was written over
+    it from column 0, in order, each one followed by an erase to the end of the line where
+    `erased` says so."""
+    shown = ""
+    for index in range(len(pieces) - 1, -1, -1):
+        piece = pieces[index]
+        if len(piece) > len(shown):
+            shown += piece[len(shown):]
+        if erased and erased[index]:
+            return shown  # nothing older shows
+        if len(shown) >= longest:
+            return shown if erased and any(erased[:index]) else shown + line[len(shown):]
+    return shown + line[len(shown):]
 
 
 def _split_wide(line: str, start: int, stop: int) -> str:
@@ -191,7 +256,8 @@ def _split_wide(line: str, start: int, stop: int) -> str:
 
 def clean_lines(chunks: Iterable[str], max_line: int = MAX_LINE) -> Iterator[str]:
     """The lines a terminal finally showed for text written in `chunks` (cut anywhere), each
-    ending with "\\n" except a last line that had none."""
+    ending with "\\n" except a last line that had none. Wide characters take two columns;
+    see `Cleaner` for the rules."""
     cleaner = Cleaner(max_line)
     for chunk in chunks:
         for piece in cleaner.feed(chunk):
@@ -213,9 +279,9 @@ def _lines(piece: str) -> Iterator[str]:
 
 
 def clean_stream(binary_in, text_out, block_size: int = BLOCK) -> None:
-    """Clean UTF-8 bytes from `binary_in` into `text_out`, flushed after each read: a read
-    returns what a pipe holds (read1, or one raw read) instead of waiting for a whole block.
-    Memory: the current line plus one block."""
+    """Clean UTF-8 bytes from `binary_in` (bad bytes become U+FFFD) into `text_out`, flushed
+    after each read that completed a line: a read returns what a pipe holds (read1, or one
+    raw read) instead of waiting for a whole block. Memory: the current line plus a block."""
     read = getattr(binary_in, "read1", None) or binary_in.read
     decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
     cleaner = Cleaner()
@@ -223,7 +289,7 @@ def clean_stream(binary_in, text_out, block_size: int = BLOCK) -> None:
         data = read(block_size)
         if not data:
             break
-        out = cleaner.feed(decode(data))
+        out = cleaner.feed(data if isinstance(data, str) else decode(data))
         if out:
             text_out.write("".join(out))
             text_out.flush()
