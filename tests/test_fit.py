@@ -265,3 +265,30 @@ def test_main_job_trains_and_reports(flavour):
     assert [line for line in lines if line.startswith("Epoch ")][0] == "Epoch 1/2"
     assert len([line for line in lines if "val_loss" in line]) == 2
     assert lines[-1].startswith("Done in ")
+
+
+DIRECT_PROGBAR = r"""
+import ideconsole, sys
+ideconsole.install()
+flavour = sys.argv[1]
+if flavour == "tf_keras":
+    from tf_keras.utils import Progbar
+elif flavour == "keras3":
+    from keras.utils import Progbar
+else:
+    from keras.utils.generic_utils import Progbar
+bar = Progbar(20)
+for step in range(1, 21):
+    bar.update(step, [("loss", 1.0 / step)])
+ideconsole.uninstall()
+print("uninstalled, update from", Progbar.update.__module__.split(".")[0])
+"""
+
+
+def test_install_reaches_direct_progbar_uses(flavour):
+    output = run_piped([sys.executable, "-c", DIRECT_PROGBAR, flavour], environment(), merge=False)
+    log = LogReader().feed_all([output])
+    assert not log.has_control(), log.control_chars()
+    bars = [line for line in log.lines() if line.startswith("20/20 ")]
+    assert len(bars) == 1 and "loss: " in bars[0], log.lines()
+    assert log.lines()[-1] == "uninstalled, update from " + ("tf_keras" if flavour == "tf_keras" else "keras")
