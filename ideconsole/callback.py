@@ -80,6 +80,9 @@ class ProgressCallback:
     def on_batch_begin(self, batch, logs=None):
         pass  # Keras 2.2's stock hook reads state this class does not keep
 
+    # Direct no-ops: Keras's defaults would call on_batch_begin on every step.
+    on_train_batch_begin = on_test_batch_begin = on_predict_batch_begin = on_batch_begin
+
     def on_train_batch_end(self, batch, logs=None):
         # The hot path: between redraws, Progress.update stores two references and reads
         # the clock. Nothing else happens per batch.

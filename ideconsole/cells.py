@@ -25,20 +25,19 @@ def _char_cells(char: str, ambiguous_wide: bool) -> int:
     return 1
 
 
-def _is_ascii(text: str) -> bool:
-    try:
-        text.encode("ascii")
-    except UnicodeEncodeError:
-        return False
-    return True
+NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def cell_width(text: str, ambiguous_wide: bool = False) -> int:
     """Display width of `text` on one row, in cells."""
     text = strip_ansi(text)
-    if _is_ascii(text):
-        return len(text) - len(CONTROL.findall(text)) if CONTROL.search(text) else len(text)
-    return sum(_char_cells(char, ambiguous_wide) for char in text)
+    width = len(text)
+    if CONTROL.search(text):
+        width -= len(CONTROL.findall(text))
+    other = "".join(NON_ASCII.findall(text))
+    if other:  # a bar is one character many times: look each distinct one up once
+        width += sum((_char_cells(char, ambiguous_wide) - 1) * other.count(char) for char in set(other))
+    return width
 
 
 def truncate(text: str, width: int, ambiguous_wide: bool = False, ellipsis: str = "...") -> str:

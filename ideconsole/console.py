@@ -131,14 +131,16 @@ class Console:
             if self._broken or self._silent:
                 return
             text = self._prepare(text)
+            cells = self._cells(text)
             width = self.width()
-            if width and self.redraws:
+            if width and self.redraws and cells > width:
                 text = truncate(text, width, self.profile.ambiguous_wide)
+                cells = self._cells(text)
             lead = ""
             if not self._active:
                 self._activate()
                 lead = "" if self._at_line_start else "\n"
-            out, self._shown = self._strategy.draw(self._shown, text, self._cells(text))
+            out, self._shown = self._strategy.draw(self._shown, text, cells)
             self._line = text
             self._emit(self._out, lead + out)
             self._at_line_start = not self.redraws

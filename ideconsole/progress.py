@@ -49,6 +49,7 @@ class Progress:
             self._next = float("inf")  # verbose 0 and 2 draw nothing until done()
         self._lock = threading.Lock()
         self._finished = False
+        self._fit = None             # ((width, number of metrics), level) of the last line
         profile = self.console.profile
         self._look = Look(unicode=profile.unicode, color=profile.color != "none",
                           lines=not self.console.redraws)
@@ -97,7 +98,7 @@ class Progress:
         state = self._state()
         if self._look.lines:
             return log_line(state)
-        return fitted_line(state, self._look, self.console.width(), self.console.profile.ambiguous_wide)
+        return self._fitted(state)
 
     def _draw(self) -> None:
         if not self._lock.acquire(blocking=False):
@@ -111,12 +112,19 @@ class Progress:
             if self._look.lines:
                 self.console.status(log_line(state))
             else:
-                self.console.status(fitted_line(state, self._look, self.console.width(),
-                                                self.console.profile.ambiguous_wide))
+                self.console.status(self._fitted(state))
         except Exception:  # a progress bar must never stop training
             pass
         finally:
             self._lock.release()
+
+    def _fitted(self, state: State) -> str:
+        width = self.console.width()
+        key = (width, len(state.values))
+        start = self._fit[1] if self._fit and self._fit[0] == key else 0
+        line, level = fitted_line(state, self._look, width, self.console.profile.ambiguous_wide, start)
+        self._fit = (key, level)
+        return line
 
     def _state(self, now: Optional[float] = None) -> State:
         now = self._clock() if now is None else now

@@ -154,9 +154,10 @@ def summary_line(state: State) -> str:
     return " - ".join(parts) + _metrics(state.values, False)
 
 
-def _shorter(state: State, look: Look):
+def _levels(state: State, look: Look):
     """Ways to draw the line, each giving up a little more than the one before."""
     bar = 20 if look.unicode else 30
+    yield {}
     yield dict(bar_width=bar // 2)
     yield dict(bar_width=10, per_step=False)
     yield dict(bar_width=6, per_step=False, short_names=True)
@@ -171,13 +172,16 @@ def _shorter(state: State, look: Look):
     yield dict(bar_width=0, per_step=False, short_names=True, values=loss, show_time=False)
 
 
-def fitted_line(state: State, look: Look, width: Optional[int], ambiguous_wide: bool = False) -> str:
-    """The richest transient line that fits in `width` cells (all of it when None)."""
-    line = progress_line(state, look)
-    if width is None or cell_width(line, ambiguous_wide) <= width:
-        return line
-    for options in _shorter(state, look):
+def fitted_line(state: State, look: Look, width: Optional[int], ambiguous_wide: bool = False,
+                start: int = 0) -> Tuple[str, int]:
+    """The richest transient line that fits in `width` cells (all of it when None), and
+    its level. Redraws pass the last level as `start`: the same width and metrics give the
+    same level, so a redraw usually renders one line, not six."""
+    line, level = "", 0
+    for level, options in enumerate(_levels(state, look)):
+        if level < start:
+            continue
         line = progress_line(state, look, **options)
-        if cell_width(line, ambiguous_wide) <= width:
+        if width is None or cell_width(line, ambiguous_wide) <= width:
             break
-    return line  # what still does not fit is cut by Console.status
+    return line, level  # what still does not fit is cut by Console.status

@@ -62,7 +62,7 @@ def test_unknown_total_shows_a_running_count():
 
 @pytest.mark.parametrize("width", [100, 80, 60, 40, 30, 20])
 def test_fitted_line_fits_and_keeps_count_and_loss(width):
-    line = fitted_line(STATE, KERAS3, width)
+    line, _ = fitted_line(STATE, KERAS3, width)
     plain = strip_ansi(line)
     assert cell_width(line) <= width
     assert plain.startswith("12/57")
@@ -70,12 +70,12 @@ def test_fitted_line_fits_and_keeps_count_and_loss(width):
 
 
 def test_fitting_narrows_the_bar_and_abbreviates_before_dropping_metrics():
-    line = strip_ansi(fitted_line(STATE, ASCII, 60))
+    line = strip_ansi(fitted_line(STATE, ASCII, 60)[0])
     assert line == "12/57 [>.....] - ETA: 22s - acc: 0.6000 - loss: 0.8000"
 
 
 def test_fitting_on_east_asian_code_page_counts_wide_bar_cells():
-    line = fitted_line(STATE, Look(unicode=True, color=False), 60, ambiguous_wide=True)
+    line, _ = fitted_line(STATE, Look(unicode=True, color=False), 60, ambiguous_wide=True)
     assert cell_width(line, ambiguous_wide=True) <= 60
 
 
@@ -88,3 +88,11 @@ def test_log_line_says_where_training_is():
 def test_verbose2_summary_line():
     state = STATE._replace(step=57, values=VALUES[:2])
     assert summary_line(state) == "57/57 - 6s - 500ms/step - accuracy: 0.6000 - loss: 0.8000"
+
+
+def test_a_redraw_starts_from_the_last_level_that_fitted():
+    line, level = fitted_line(STATE, KERAS3, 50)
+    assert level > 0
+    again, same = fitted_line(STATE, KERAS3, 50, start=level)
+    assert (again, same) == (line, level)
+    assert fitted_line(STATE, KERAS3, None) == (progress_line(STATE, KERAS3), 0)
