@@ -105,6 +105,18 @@ def _choice(value: Optional[str], allowed: Tuple[str, ...], name: str) -> Option
     return value
 
 
+def _override(value, env: Mapping[str, str], variable: str, allowed, name: str):
+    """A choice made through the API, else through the environment variable: (choice,
+    why), or (None, None) when neither makes one."""
+    chosen = _choice(value, allowed, name)
+    if chosen:
+        return chosen, "chosen through the API"
+    chosen = _choice(env.get(variable), allowed, variable)
+    if chosen:
+        return chosen, "{}={}".format(variable, chosen)
+    return None, None
+
+
 def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
     if facts.ipykernel and not facts.isatty:
         return "jupyter", "an ipykernel stream (Jupyter, Colab or Spyder)"
@@ -225,16 +237,10 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     if terminal is None:
         terminal, terminal_why = facts.isatty, "isatty() is {}".format(facts.isatty)
 
-    forced = _choice(console, CONSOLES, "console")
-    if forced:
-        chosen, why = forced, "chosen through the API"
-    else:
-        forced = _choice(env.get("IDECONSOLE_CONSOLE"), CONSOLES, "IDECONSOLE_CONSOLE")
-        if forced:
-            chosen, why = forced, "IDECONSOLE_CONSOLE={}".format(forced)
-        else:
-            chosen, why = _console(facts, env, terminal)
-            why = "{} ({})".format(why, terminal_why)
+    chosen, why = _override(console, env, "IDECONSOLE_CONSOLE", CONSOLES, "console")
+    if not chosen:
+        chosen, why = _console(facts, env, terminal)
+        why = "{} ({})".format(why, terminal_why)
     reasons.append(("console", why))
 
     default_mode = {"conhost-legacy": "backspace", "ci": "lines", "log": "lines"}.get(chosen, "cr")
@@ -243,18 +249,13 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
                                                 "lines": "nothing: one line per update"}[default_mode])
     if chosen in ("vt", "conhost-vt", "dumb") and parse_bool(env.get("TTY_INTERACTIVE")) is False:
         default_mode, mode_why = "lines", "TTY_INTERACTIVE={}".format(env["TTY_INTERACTIVE"])
-    forced_mode = _choice(mode, MODES, "mode")
+    forced_mode, forced_why = _override(mode, env, "IDECONSOLE_MODE", MODES, "mode")
     if forced_mode:
-        default_mode, mode_why = forced_mode, "chosen through the API"
-    else:
-        forced_mode = _choice(env.get("IDECONSOLE_MODE"), MODES, "IDECONSOLE_MODE")
-        if forced_mode:
-            default_mode, mode_why = forced_mode, "IDECONSOLE_MODE={}".format(forced_mode)
+        default_mode, mode_why = forced_mode, forced_why
     rank, rank_why = process_rank(env)
     role = "draw"
     if rank not in (None, 0):
-        role = (_choice(other_ranks, ROLES, "other_ranks")
-                or _choice(env.get("IDECONSOLE_OTHER_RANKS"), ROLES, "IDECONSOLE_OTHER_RANKS") or "quiet")
+        role = _override(other_ranks, env, "IDECONSOLE_OTHER_RANKS", ROLES, "other_ranks")[0] or "quiet"
         rank_why += "; not rank 0: {}".format(
             {"quiet": "no progress output (IDECONSOLE_OTHER_RANKS=log|draw to change)",
              "log": "plain lines tagged with the rank", "draw": "draws anyway"}[role])

@@ -1,5 +1,7 @@
 """Shared fixtures: streams that record what the program wrote, in order, from both
 stdout and stderr, so a console model can replay it."""
+import importlib.util
+import os
 import sys
 
 import pytest
@@ -86,3 +88,46 @@ def make_setup(monkeypatch):
 @pytest.fixture(params=sorted(SETUPS))
 def console_name(request):
     return request.param
+
+
+KERAS_FLAVOURS = ("keras3", "tf_keras", "keras2")
+
+
+def _keras_major():
+    """The installed Keras's major version, without importing it (that imports TensorFlow)."""
+    try:
+        from importlib.metadata import version
+    except ImportError:  # Python 3.6 and 3.7
+        from pkg_resources import get_distribution
+
+        def version(name):
+            return get_distribution(name).version
+    try:
+        return version("keras").split(".")[0]
+    except Exception:
+        return None
+
+
+def keras_flavours(supported=KERAS_FLAVOURS):
+    """{flavour: why it cannot run here, or None} for each of `supported`. The tox envs
+    keras3, tfkeras and legacy name theirs in IDECONSOLE_TEST_KERAS; a flavour named there
+    that cannot be imported is an error, not a skip."""
+    if importlib.util.find_spec("tensorflow") is None:
+        why = "TensorFlow is not installed here (the tox envs keras3, tfkeras and legacy have it)"
+        return {flavour: why for flavour in supported}
+    major = _keras_major() if importlib.util.find_spec("keras") else None
+    missing = {"keras3": None if major == "3" else "Keras 3 is not installed here",
+               "tf_keras": None if importlib.util.find_spec("tf_keras") else "tf_keras is not installed here",
+               "keras2": None if major == "2" else "standalone Keras 2 is not installed here"}
+    wanted = os.environ.get("IDECONSOLE_TEST_KERAS")
+    if wanted in supported and missing[wanted]:
+        raise RuntimeError("IDECONSOLE_TEST_KERAS={}: {}".format(wanted, missing[wanted]))
+    return {flavour: missing[flavour] or (None if wanted in (None, flavour)
+                                          else "IDECONSOLE_TEST_KERAS=" + wanted)
+            for flavour in supported}
+
+
+def flavour_params(supported=KERAS_FLAVOURS):
+    """pytest params for the flavours, each skipped with its reason where it cannot run."""
+    return [pytest.param(flavour, marks=pytest.mark.skipif(bool(why), reason=why or ""))
+            for flavour, why in keras_flavours(supported).items()]

@@ -1,7 +1,6 @@
 """`python -m ideconsole clean`: each control rule, the same lines a VT terminal shows (synthetic
 redraws, ideconsole's own strategies, real tqdm and Keras logs), streaming in a live pipe,
 and memory that stays flat on a log that is one giant redrawn line."""
-import importlib.util
 import io
 import os
 import queue
@@ -13,21 +12,17 @@ import threading
 import unicodedata
 
 import pytest
+from conftest import flavour_params
+from consoles import VT
 
 from ideconsole import clean as clean_module
 from ideconsole.clean import clean_lines, clean_stream, main
 from ideconsole.strategies import strategy_for
 
-try:
-    from consoles import VT
-except ImportError:  # pyte or wcwidth missing
-    VT = None
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LOGS = os.path.join(HERE, "logs")
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-needs_vt = pytest.mark.skipif(VT is None, reason="pyte and wcwidth are needed for the VT model")
 
 
 def clean(*chunks, **kw):
@@ -309,7 +304,6 @@ SYNTHETIC = {
 }
 
 
-@needs_vt
 @pytest.mark.parametrize("name", sorted(SYNTHETIC))
 def test_same_lines_as_a_terminal(name):
     text = SYNTHETIC[name]
@@ -317,7 +311,6 @@ def test_same_lines_as_a_terminal(name):
     assert not CONTROL.search(clean(text))
 
 
-@needs_vt
 def test_same_lines_as_a_terminal_on_random_logs():
     for seed in range(150):  # thousands pass; pyte makes each one slow
         text = fuzz(seed)
@@ -356,8 +349,7 @@ def test_stored_keras_logs(name):
     out = io.StringIO()
     clean_stream(io.BytesIO(raw), out)
     assert_keras_log(out.getvalue())
-    if VT is not None:
-        assert rows(out.getvalue()) == vt_rows(raw.decode("utf-8"))
+    assert rows(out.getvalue()) == vt_rows(raw.decode("utf-8"))
 
 
 def test_real_tqdm():
@@ -371,39 +363,10 @@ def test_real_tqdm():
         lines = clean(raw).split("\n")
         assert len(lines) == 2 and lines[1] == "", lines
         assert "100%" in lines[0] and "120/120" in lines[0], lines
-        if VT is not None:
-            assert rows(clean(raw)) == vt_rows(raw)
+        assert rows(clean(raw)) == vt_rows(raw)
 
 
-def keras_flavours():
-    """(flavour, why it cannot run here or None) for the Keras flavours of fit_script.py."""
-    if importlib.util.find_spec("tensorflow") is None:
-        why = "TensorFlow is not installed here (the tox envs keras3, tfkeras and legacy have it)"
-        return [("keras3", why), ("tf_keras", why), ("keras2", why)]
-    major = None
-    if importlib.util.find_spec("keras") is not None:
-        try:
-            from importlib.metadata import version
-        except ImportError:  # Python 3.6 and 3.7
-            from pkg_resources import get_distribution
-
-            def version(name):
-                return get_distribution(name).version
-        try:
-            major = int(version("keras").split(".")[0])
-        except Exception:
-            major = None
-    found = [("keras3", None if major == 3 else "Keras 3 is not installed here"),
-             ("tf_keras", None if importlib.util.find_spec("tf_keras") else "tf_keras is not installed here"),
-             ("keras2", None if major == 2 else "standalone Keras 2 is not installed here")]
-    wanted = os.environ.get("IDECONSOLE_TEST_KERAS")  # set by the tox envs, as for test_fit.py
-    return [(flavour, why or (None if wanted in (None, flavour) else "IDECONSOLE_TEST_KERAS=" + wanted))
-            for flavour, why in found]
-
-
-@pytest.mark.parametrize("flavour", [
-    pytest.param(flavour, marks=pytest.mark.skipif(bool(why), reason=why or ""))
-    for flavour, why in keras_flavours()])
+@pytest.mark.parametrize("flavour", flavour_params())
 def test_real_keras_fit_through_a_pipe(flavour):
     """Stock Keras (no ideconsole logger) writing into a pipe, cleaned by the command."""
     fit = subprocess.Popen([sys.executable, os.path.join(HERE, "fit_script.py"), flavour, "--logger", "none",
@@ -418,8 +381,7 @@ def test_real_keras_fit_through_a_pipe(flavour):
     cleaned, _ = cleaner.communicate(raw, timeout=60)
     assert cleaner.returncode == 0
     assert_keras_log(cleaned.decode("utf-8"))
-    if VT is not None:
-        assert rows(cleaned.decode("utf-8")) == vt_rows(raw.decode("utf-8"))
+    assert rows(cleaned.decode("utf-8")) == vt_rows(raw.decode("utf-8"))
 
 
 # Streaming

@@ -6,7 +6,6 @@ Runs for the Keras flavours importable here, or the one named by IDECONSOLE_TEST
 (keras3, tf_keras or keras2): the tox envs keras3, tfkeras and legacy set it.
 """
 import fcntl
-import importlib.util
 import io
 import os
 import pty
@@ -17,6 +16,7 @@ import sys
 import termios
 
 import pytest
+from conftest import flavour_params
 from consoles import VT, LegacyConhost, LogReader, PyCharm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,29 +30,7 @@ CONSOLE_VARIABLES = ("PYCHARM_HOSTED", "COLUMNS", "LINES", "NO_COLOR", "FORCE_CO
                      "CIRCLECI", "TRAVIS", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER", "WT_SESSION")
 
 
-def available_flavours():
-    wanted = os.environ.get("IDECONSOLE_TEST_KERAS")
-    if importlib.util.find_spec("tensorflow") is None:
-        return [], "TensorFlow is not installed here: these tests run in the tox envs keras3, tfkeras, legacy"
-    found = []
-    if importlib.util.find_spec("keras") is not None:
-        import keras
-
-        found.append("keras2" if keras.__version__.startswith("2.") else "keras3")
-    if importlib.util.find_spec("tf_keras") is not None:
-        found.append("tf_keras")
-    if wanted:
-        if wanted not in found:
-            raise RuntimeError("IDECONSOLE_TEST_KERAS={} but only {} can be imported".format(wanted, found))
-        found = [wanted]
-    return found, "no Keras flavour is importable here"
-
-
-FLAVOURS, WHY_NONE = available_flavours()
-pytestmark = pytest.mark.skipif(not FLAVOURS, reason=WHY_NONE)
-
-
-@pytest.fixture(params=FLAVOURS or ["none"])
+@pytest.fixture(params=flavour_params())
 def flavour(request):
     return request.param
 

@@ -7,7 +7,6 @@ writes plain lines tagged "[rank 1] ".
 Runs for tf_keras and Keras 3 where importable, or the one named by IDECONSOLE_TEST_KERAS
 (the tox envs tfkeras and keras3 set it; nothing runs for keras2).
 """
-import importlib.util
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import sys
 import time
 
 import pytest
+from conftest import flavour_params
 from consoles import LogReader
 
 from ideconsole.detect import CI_VARIABLES, RANK_VARIABLES
@@ -43,42 +43,7 @@ KERAS3_MULTI_WORKER_BUGS = (
 )
 
 
-def _keras_major():
-    """The installed Keras's major version, without importing it (TensorFlow is slow)."""
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # Python 3.6 and 3.7
-        return None
-    try:
-        return version("keras").split(".")[0]
-    except PackageNotFoundError:
-        return None
-
-
-def available_flavours():
-    wanted = os.environ.get("IDECONSOLE_TEST_KERAS") or None
-    if wanted not in (None, "tf_keras", "keras3"):
-        why = "IDECONSOLE_TEST_KERAS={}: MultiWorkerMirroredStrategy runs with tf_keras or Keras 3"
-        return [], why.format(wanted)
-    if importlib.util.find_spec("tensorflow") is None:
-        return [], "TensorFlow is not installed here: these tests run in the tox envs keras3 and tfkeras"
-    found = []
-    if importlib.util.find_spec("tf_keras") is not None:
-        found.append("tf_keras")
-    if importlib.util.find_spec("keras") is not None and _keras_major() == "3":
-        found.append("keras3")
-    if wanted:
-        if wanted not in found:
-            raise RuntimeError("IDECONSOLE_TEST_KERAS={} but only {} can be imported".format(wanted, found))
-        found = [wanted]
-    return found, "neither tf_keras nor Keras 3 is importable here"
-
-
-FLAVOURS, WHY_NONE = available_flavours()
-pytestmark = pytest.mark.skipif(not FLAVOURS, reason=WHY_NONE)
-
-
-@pytest.fixture(params=FLAVOURS or ["none"])
+@pytest.fixture(params=flavour_params(("tf_keras", "keras3")))
 def flavour(request):
     return request.param
 
