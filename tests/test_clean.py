@@ -499,9 +499,9 @@ def test_command_reads_stdin_and_dash():
 def test_command_is_quiet_when_the_reader_goes_away():
     """`python -m ideconsole clean big.log | head -1`: no traceback."""
     child = subprocess.Popen(cleaner_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=environment())
+                             stderr=subprocess.PIPE, env=environment(), bufsize=0)
 
-    def feed():
+    def feed():  # unbuffered: nothing left to flush into the closed pipe when it is collected
         try:
             for number in range(200000):
                 child.stdin.write(b"line %d of a long log\n" % number)
