@@ -71,8 +71,10 @@ def shapes(rng, count, size=32):
 
 def build_model(keras):
     layers = keras.layers
-    model = keras.models.Sequential([
-        layers.Conv2D(16, 3, activation="relu", input_shape=(32, 32, 1)),
+    first = ([keras.Input(shape=(32, 32, 1)), layers.Conv2D(16, 3, activation="relu")]
+             if keras.__version__.startswith("3") else
+             [layers.Conv2D(16, 3, activation="relu", input_shape=(32, 32, 1))])
+    model = keras.models.Sequential(first + [
         layers.MaxPooling2D(),
         layers.Conv2D(32, 3, activation="relu"),
         layers.MaxPooling2D(),
@@ -103,7 +105,7 @@ def main(argv=None):
     started = time.time()
     fit = getattr(model, "fit_generator", None) if name.startswith("Keras 2") else model.fit
     history = fit(generator(rng, args.batch_size), steps_per_epoch=args.steps, epochs=args.epochs,
-                  validation_data=validation, verbose=verbose, callbacks=callbacks)
+                  validation_data=validation, verbose=verbose, callbacks=callbacks, shuffle=False)
     accuracy = history.history.get("val_accuracy", history.history.get("val_acc", [float("nan")]))[-1]
     print("Done in {:.1f}s: validation accuracy {:.3f}".format(time.time() - started, accuracy))
     return 0
