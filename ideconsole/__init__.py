@@ -14,12 +14,12 @@ __all__ = ["Console", "Facts", "Profile", "Progress", "detect", "get_console", "
            "uninstall"]
 
 
-def install(**options):
+def install():
     """Make unmodified Keras code (fit(verbose=1), keras.utils.Progbar) draw through
     ideconsole, for every Keras flavour that can be imported."""
     from .patch import install as _install
 
-    return _install(**options)
+    return _install()
 
 
 def uninstall():

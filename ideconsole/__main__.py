@@ -16,7 +16,7 @@ from .detect import detect
 
 def report(stream=None) -> str:
     stream = real_stream(sys.stdout if stream is None else stream)
-    facts = probe(stream, enable_vt=False)
+    facts = probe(stream)  # as a Console would: on Windows this may switch VT processing on
     try:
         profile = detect(facts, os.environ)
     except ValueError as error:

@@ -82,7 +82,7 @@ def in_ipykernel(stream) -> bool:
     return "ipykernel" in sys.modules and type(stream).__name__ == "OutStream"
 
 
-def probe(stream: Optional[TextIO], enable_vt: bool = True) -> Facts:
+def probe(stream: Optional[TextIO]) -> Facts:
     """Gather the facts `detect()` needs. On a Windows console this may switch VT
     processing on, which is the documented way to learn whether the console has it."""
     tty = isatty(stream)
@@ -94,7 +94,7 @@ def probe(stream: Optional[TextIO], enable_vt: bool = True) -> Facts:
         number = fileno(stream)
         if tty and number in STD_HANDLES:
             try:
-                vt = _windows_console_mode(number) if enable_vt else None
+                vt = _windows_console_mode(number)
                 codepage = _windows_codepage()
             except Exception:  # ctypes missing or a console API refusing: assume legacy
                 vt = False

@@ -40,6 +40,11 @@ class ProgressCallback:
         return self._console or get_console()
 
     def set_params(self, params):
+        # Keras calls this once per fit(), evaluate() and predict(): whatever an interrupted
+        # one left (a bar, "in fit", an epoch title) ends here.
+        self._close_bar()
+        self._in_fit = False
+        self._epoch_title = ""
         self.params = params
         verbose = self._verbose_override
         if verbose is None:
@@ -67,7 +72,6 @@ class ProgressCallback:
         self._in_fit = False
         self._epoch_title = ""
         self._close_bar()
-        self._release()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._close_bar()
@@ -113,7 +117,6 @@ class ProgressCallback:
     def on_test_end(self, logs=None):
         if not self._in_fit:
             self._finish_bar(logs)
-            self._release()
 
     def on_predict_begin(self, logs=None):
         self._start_bar()
@@ -123,8 +126,6 @@ class ProgressCallback:
 
     def on_predict_end(self, logs=None):
         self._finish_bar(None)
-        if not self._in_fit:
-            self._release()
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -132,12 +133,6 @@ class ProgressCallback:
         try:
             self.console.write(text)
         except Exception:  # the progress display must never stop training
-            pass
-
-    def _release(self):
-        try:
-            self.console.release()
-        except Exception:
             pass
 
     def _start_bar(self):
@@ -176,9 +171,9 @@ class ProgressCallback:
     def _close_bar(self):
         """A bar left open (an interrupted epoch) keeps its last state on screen."""
         bar, self._bar = self._bar, None
-        if bar is not None and bar.verbose == 1:
+        if bar is not None:
             try:
-                bar.console.finish()
+                bar.stop()
             except Exception:
                 pass
 

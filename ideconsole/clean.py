@@ -4,11 +4,12 @@ showed, with no control characters left.
 """
 import argparse
 import codecs
-import os
 import re
 import sys
 import unicodedata
 from typing import Iterable, Iterator, List, Optional, Tuple
+
+from ._compat import discard_output
 
 BLOCK = 1 << 20  # bytes asked for per read; a pipe answers with whatever has arrived
 MAX_LINE = 1 << 20  # columns of a line; a longer one wraps, so junk cannot fill memory
@@ -338,7 +339,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         clean_stream(source, out)
     except BrokenPipeError:  # `| head` has read enough
-        _discard_stdout()
+        discard_output(sys.stdout)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -346,17 +347,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         if source is not getattr(sys.stdin, "buffer", sys.stdin):
             source.close()
     return 0
-
-
-def _discard_stdout() -> None:
-    """Point stdout at devnull, so that the interpreter's last flush of what is still
-    buffered for the closed pipe fails silently."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from .strategies import strategy_for
 LOCK = threading.RLock()
 FD_CONSOLES = ("vt", "conhost-vt", "pycharm", "dumb")  # where stray bytes would break the line
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
-_consoles = weakref.WeakValueDictionary()  # id(real stream) -> Console
+_consoles = {}  # id(real stream) -> its shared Console (see get_console)
 
 
 class StreamProxy:
@@ -52,7 +52,7 @@ class StreamProxy:
                 pass
 
     def isatty(self) -> bool:
-        return _compat.isatty(self._real)
+        return self._console.isatty(self._name)
 
     def fileno(self) -> int:
         return self._real.fileno()
@@ -93,9 +93,10 @@ class Console:
         self._out = self._color_stream(self.stream)   # where our stdout text goes
         self._err = self.stderr                      # where stderr text goes
         if capture_fds is None:
-            capture_fds = parse_bool(env.get("IDECONSOLE_CAPTURE_FDS")) is not False
+            capture_fds = bool(parse_bool(env.get("IDECONSOLE_CAPTURE_FDS")))
         self._capture_fds = capture_fds and self.profile.console in FD_CONSOLES
-        self._capture = None       # descriptors 1 and 2, owned while training draws
+        self._capture = None       # descriptors 1 and 2, owned while a status line is up
+        self._tty = {"stdout": _compat.isatty(self.stream), "stderr": _compat.isatty(self.stderr)}
         self._shown = 0            # cells of the status line now on screen
         self._line = None          # the status line's text, to redraw it after other output
         self._active = False       # a status line is in progress
@@ -187,9 +188,14 @@ class Console:
         if final_line is not None:
             _install_excepthook()
 
+    def detach(self, final_line: Callable[[], str]) -> None:
+        """Undo attach(final_line), if nothing else was attached since."""
+        if self._final_line == final_line:
+            self._final_line = None
+
     def close(self) -> None:
         """End what is in progress, keeping its latest state as a permanent line (also in
-        a log), and give the file descriptors back."""
+        a log)."""
         final_line, self._final_line = self._final_line, None
         text = None
         if final_line is not None:
@@ -198,18 +204,10 @@ class Console:
             except Exception:
                 pass
         self.finish(text)
-        self.release()
 
-    def release(self) -> None:
-        """Give back descriptors 1 and 2 (see `descriptors`); called when training ends.
-        Bytes still in the pipes are delivered first."""
-        with LOCK:
-            capture, self._capture = self._capture, None
-            if capture is None:
-                return
-            self._out = self._color_stream(self.stream)
-            self._err = self.stderr
-        capture.stop()  # without the lock: the reader threads may need it to deliver
+    def isatty(self, name: str = "stdout") -> bool:
+        """Whether the real stream is a terminal (also while its descriptor is captured)."""
+        return self._tty.get(name, False)
 
     # -- other output while a status line is up ---------------------------------------
 
@@ -236,8 +234,14 @@ class Console:
                 self._above(target, held[:cut], foreign)
 
     def _above(self, target, lines: str, foreign: bool = True) -> None:
-        self._emit(self._out, self._strategy.erase(self._shown))
-        self._emit(target, lines, foreign)
+        erase = self._strategy.erase(self._shown)
+        if target is not self._out and self.profile.erase == "none":
+            # PyCharm: one document for both streams, read from two pipes. A lone "\r" on
+            # stdout could be read after the stderr text; in front of it, it cannot.
+            self._emit(target, erase + lines, foreign)
+        else:
+            self._emit(self._out, erase)
+            self._emit(target, lines, foreign)
         out, self._shown = self._strategy.draw(0, self._line, self._cells(self._line))
         self._emit(self._out, out)
 
@@ -296,9 +300,6 @@ class Console:
         """The reader went away (`train.py | head`). Training goes on without progress
         output: stdout is pointed at the null device, so neither later prints nor
         Python's flush at exit fail."""
-        capture, self._capture = self._capture, None
-        if capture is not None:
-            capture.stop()
         _compat.discard_output(self.stream)
 
     def _flush_others(self) -> None:
@@ -325,7 +326,7 @@ class Console:
         saved["handlers"] = _redirect_handlers({id(s[0]): s[1] for k, s in saved.items()
                                                 if k in ("stdout", "stderr")})
         self._saved = saved
-        if self._capture_fds and self._capture is None:
+        if self._capture_fds:
             self._start_capture()
 
     def _start_capture(self) -> None:
@@ -343,6 +344,11 @@ class Console:
 
     def _deactivate(self) -> None:
         self._active = False
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            self._out = self._color_stream(self.stream)  # before the readers may close theirs
+            self._err = self.stderr
+            capture.stop()
         saved, self._saved = self._saved, None
         if not saved:
             return
@@ -384,7 +390,7 @@ def get_console(stream: Optional[TextIO] = None, **options) -> Console:
         console = _consoles.get(id(real))
         if console is None or options or console.stream is not real:
             console = Console(real, **options)
-            _consoles[id(real)] = console
+            _consoles[id(real)] = console  # kept: its state (where the cursor is) lives on
         return console
 
 
@@ -398,6 +404,27 @@ def _close_all() -> None:
             console.close()
         except Exception:
             pass
+    descriptors.drain()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (a data-loader worker) inherits the proxies and the lock, maybe held
+    by a thread that does not exist in it: it gets a fresh lock and its real streams back,
+    and draws nothing of its parent's."""
+    global LOCK
+    LOCK = threading.RLock()
+    for console in list(_live):
+        console._active, console._shown, console._line, console._capture = False, 0, None, None
+        console._final_line = None
+        console._pending.clear()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, StreamProxy):
+            setattr(sys, name, real_stream(stream))
+
+
+if hasattr(os, "register_at_fork"):  # Python 3.7+
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _install_excepthook() -> None:
@@ -413,3 +440,6 @@ def _install_excepthook() -> None:
 
     excepthook.ideconsole = True
     sys.excepthook = excepthook
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is not None:  # Jupyter never calls sys.excepthook: end bars after each cell
+        shell.events.register("post_run_cell", lambda *args: _close_all())

@@ -1,4 +1,4 @@
-"""Owning file descriptors 1 and 2 while training draws a status line.
+"""Owning file descriptors 1 and 2 while a status line is up (opt-in).
 
 Worker processes (Keras `use_multiprocessing=True`), C and C++ code (TensorFlow's own
 logging) and `os.system` children write straight to the inherited descriptors, past
@@ -11,14 +11,17 @@ import io
 import os
 import sys
 import threading
-from typing import Callable, Dict, Optional
+import time
+from typing import Callable, Dict, List, Optional
 
-DRAIN_SECONDS = 0.5  # how long stop() waits for what is still in the pipes
+DRAIN_SECONDS = 0.5  # how long drain() waits, in all, for what is still in the pipes
+_readers: List[threading.Thread] = []  # every reader thread started, for drain()
 
 
 class Capture:
     """Redirect descriptors (1 = stdout, 2 = stderr) into pipes read by threads that call
-    `deliver(name, text)`. `stop()` puts the descriptors back and drains the pipes."""
+    `deliver(name, text)`. `stop()` puts the descriptors back at once; each reader goes on
+    until its pipe's last writer (perhaps a child process) closes it, then cleans up."""
 
     NAMES = {1: "stdout", 2: "stderr"}
 
@@ -26,27 +29,35 @@ class Capture:
         self._deliver = deliver
         self._encoding = encoding
         self._saved: Dict[int, int] = {}
-        self._threads = []
         self.writers: Dict[str, io.TextIOBase] = {}
-        for number in descriptors:
-            self._redirect(number)
+        _flush_python_streams()
+        try:
+            for number in descriptors:
+                self._redirect(number)
+        except OSError:
+            self.stop()  # all or nothing: what was redirected goes back
+            raise
 
     def _redirect(self, number: int) -> None:
         saved = os.dup(number)
-        read_end, write_end = os.pipe()
-        _flush_python_streams()
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            os.close(saved)
+            raise
         os.dup2(write_end, number)
         os.close(write_end)
         self._saved[number] = saved
         name = self.NAMES[number]
-        self.writers[name] = io.TextIOWrapper(io.FileIO(saved, "w", closefd=False), encoding=self._encoding,
-                                              errors="replace", write_through=True)
-        thread = threading.Thread(target=self._read, args=(read_end, name), daemon=True,
+        writer = io.TextIOWrapper(io.FileIO(saved, "w", closefd=False), encoding=self._encoding,
+                                  errors="replace", write_through=True)
+        self.writers[name] = writer
+        thread = threading.Thread(target=self._read, args=(read_end, name, saved), daemon=True,
                                   name="ideconsole-" + name)
         thread.start()
-        self._threads.append(thread)
+        _readers.append(thread)
 
-    def _read(self, read_end: int, name: str) -> None:
+    def _read(self, read_end: int, name: str, saved: int) -> None:
         decoder = codecs.getincrementaldecoder(self._encoding)(errors="replace")
         try:
             while True:
@@ -56,31 +67,31 @@ class Capture:
                     try:
                         self._deliver(name, text)
                     except Exception:  # the console is gone: write it where it was going
-                        self._fallback(name, text)
+                        _write_quietly(self.writers[name], text)
                 if not data:
                     break
         finally:
             os.close(read_end)
-
-    def _fallback(self, name: str, text: str) -> None:
-        writer = self.writers.get(name)
-        try:
-            writer.write(text)
-        except Exception:
-            pass
+            os.close(saved)  # the writer's descriptor: nobody writes to it after EOF here
 
     def stop(self) -> None:
-        """Put the descriptors back. Bytes already in the pipes are still delivered; a child
-        process that keeps a pipe open past DRAIN_SECONDS keeps its thread running."""
+        """Put the descriptors back. Never waits, so it may be called from anywhere, a
+        reader thread or a lock holder included. Once the pipes' last writers are gone,
+        their readers deliver what is left and close everything."""
         _flush_python_streams()
         for number, saved in self._saved.items():
-            os.dup2(saved, number)
-        for thread in self._threads:
-            thread.join(DRAIN_SECONDS)
-        if not any(thread.is_alive() for thread in self._threads):
-            for saved in self._saved.values():
-                os.close(saved)
+            try:
+                os.dup2(saved, number)
+            except OSError:
+                pass
         self._saved.clear()
+
+
+def _write_quietly(writer, text: str) -> None:
+    try:
+        writer.write(text)
+    except Exception:
+        pass
 
 
 def _flush_python_streams() -> None:
@@ -93,7 +104,7 @@ def _flush_python_streams() -> None:
 
 def start(stdout_fd: Optional[int], stderr_fd: Optional[int], deliver, encoding: str) -> Optional[Capture]:
     """A Capture of the descriptors given (those that are 1 or 2), or None where that is not
-    possible: not POSIX, or nothing to capture."""
+    possible: not POSIX, nothing to capture, or the system refused a pipe."""
     if os.name != "posix":
         return None
     descriptors = [number for number in (stdout_fd, stderr_fd) if number in (1, 2)]
@@ -103,3 +114,15 @@ def start(stdout_fd: Optional[int], stderr_fd: Optional[int], deliver, encoding:
         return Capture(descriptors, deliver, encoding)
     except OSError:
         return None
+
+
+def drain(seconds: float = DRAIN_SECONDS) -> None:
+    """Wait, `seconds` in all, for stopped captures' readers to deliver what is left: at
+    exit, daemon threads would be cut off. A reader whose pipe a child process still holds
+    open is left behind when the time is up."""
+    deadline = time.monotonic() + seconds
+    for thread in list(_readers):
+        if thread is not threading.current_thread():
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        if not thread.is_alive():
+            _readers.remove(thread)

@@ -111,7 +111,10 @@ def _override(value, env: Mapping[str, str], variable: str, allowed, name: str):
     chosen = _choice(value, allowed, name)
     if chosen:
         return chosen, "chosen through the API"
-    chosen = _choice(env.get(variable), allowed, variable)
+    try:
+        chosen = _choice(env.get(variable), allowed, variable)
+    except ValueError as error:  # a typo in the environment must not stop training
+        return None, "{}: ignored".format(error)
     if chosen:
         return chosen, "{}={}".format(variable, chosen)
     return None, None
@@ -237,10 +240,11 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     if terminal is None:
         terminal, terminal_why = facts.isatty, "isatty() is {}".format(facts.isatty)
 
-    chosen, why = _override(console, env, "IDECONSOLE_CONSOLE", CONSOLES, "console")
+    chosen, ignored = _override(console, env, "IDECONSOLE_CONSOLE", CONSOLES, "console")
+    why = ignored
     if not chosen:
         chosen, why = _console(facts, env, terminal)
-        why = "{} ({})".format(why, terminal_why)
+        why = "{} ({}{})".format(why, terminal_why, "; " + ignored if ignored else "")
     reasons.append(("console", why))
 
     default_mode = {"conhost-legacy": "backspace", "ci": "lines", "log": "lines"}.get(chosen, "cr")
@@ -252,6 +256,8 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     forced_mode, forced_why = _override(mode, env, "IDECONSOLE_MODE", MODES, "mode")
     if forced_mode:
         default_mode, mode_why = forced_mode, forced_why
+    elif forced_why:
+        mode_why += "; " + forced_why
     rank, rank_why = process_rank(env)
     role = "draw"
     if rank not in (None, 0):

@@ -82,7 +82,7 @@ class Progress:
             self.total = self._step or None
         else:  # as Keras: the final line shows the whole target
             self._step = max(self._step, self.total)
-        self.console.attach(None)
+        self.console.detach(self._interrupted_line)
         if self.verbose == 0:
             return
         state = self._state()
@@ -92,6 +92,16 @@ class Progress:
             self.console.finish(log_line(state, final=True))
         else:
             self.console.finish(progress_line(state, self._look, final=True))
+
+    def stop(self) -> None:
+        """End without done() (an interrupted epoch): the latest state stays as a line."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        self.console.detach(self._interrupted_line)
+        if self.verbose == 1:
+            self.console.finish(self._interrupted_line())
 
     def _interrupted_line(self) -> str:
         """The latest state, for a process stopped before done()."""

@@ -107,11 +107,14 @@ def test_overrides_by_environment_and_api():
     assert detect(PIPE, {"IDECONSOLE_INTERVAL": "-1"}).interval == 30.0
 
 
-def test_bad_override_says_what_is_allowed():
-    with pytest.raises(ValueError, match="pycharm"):
-        detect(TTY, {"IDECONSOLE_CONSOLE": "pycharn"})
+def test_bad_override_through_the_api_raises_and_through_the_environment_falls_back():
     with pytest.raises(ValueError, match="backspace"):
         detect(TTY, {}, mode="sideways")
+    profile = detect(TTY, {"IDECONSOLE_CONSOLE": "pycharn", "IDECONSOLE_MODE": "dots"})
+    assert (profile.console, profile.mode) == ("vt", "cr")
+    reasons = dict(profile.reasons)
+    assert "pycharm" in reasons["console"] and "ignored" in reasons["console"]
+    assert "dots" in reasons["mode"] and "ignored" in reasons["mode"]
 
 
 def test_code_page_936_makes_ambiguous_characters_wide():
@@ -154,4 +157,5 @@ def test_only_rank_0_draws_by_default():
     assert detect(TTY, {"RANK": "1"}, other_ranks="draw").role == "draw"
     assert "RANK=1" in dict(detect(TTY, {"RANK": "1"}).reasons)["rank"]
     with pytest.raises(ValueError, match="quiet"):
-        detect(TTY, {"RANK": "1", "IDECONSOLE_OTHER_RANKS": "loud"})
+        detect(TTY, {"RANK": "1"}, other_ranks="loud")
+    assert detect(TTY, {"RANK": "1", "IDECONSOLE_OTHER_RANKS": "loud"}).role == "quiet"

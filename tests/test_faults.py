@@ -194,3 +194,48 @@ def test_changing_width_to_zero_mid_run_falls_back(make_setup, monkeypatch):
     bar.update(1, {"loss": 0.5})
     bar.done({"loss": 0.5})
     assert setup.screen().lines()[0].startswith("3/3")
+
+
+BROKEN_PIPE_CAPTURED = r"""
+import os, sys, time
+from ideconsole.progress import Progress
+print("Epoch 1/1", flush=True)
+bar = Progress(100)
+bar.update(1, {"loss": 0.5})
+time.sleep(0.5)  # the reader has gone by now
+for step in range(2, 101):
+    os.write(1, b"a C-level line\n")
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.002)
+bar.done({"loss": 0.5})
+print("still printing", flush=True)
+sys.stderr.write("training finished\n")
+"""
+
+
+def test_a_closed_pipe_seen_by_the_descriptor_reader_does_not_stop_training():
+    env = dict(clean_environment(), IDECONSOLE_CONSOLE="vt", IDECONSOLE_CAPTURE_FDS="1")
+    process = subprocess.Popen([sys.executable, "-c", BROKEN_PIPE_CAPTURED], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    assert process.stdout.readline() == b"Epoch 1/1\n"
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, errors
+    assert errors == "training finished\n"
+
+
+def test_a_bar_left_by_a_caught_interrupt_ends_when_the_next_fit_starts(make_setup):
+    setup = make_setup("vt80")
+    logger = Logger(setup.console)
+    logger.set_params({"verbose": 1, "epochs": 2, "steps": 5})
+    logger.on_train_begin()
+    logger.on_epoch_begin(0)
+    logger.on_train_batch_end(2, {"loss": 0.5})  # ... KeyboardInterrupt, caught by the user
+    logger.set_params({"verbose": 1, "epochs": 1, "steps": 4})  # evaluate()
+    logger.on_test_begin()
+    logger.on_test_batch_end(3, {"loss": 0.25})
+    logger.on_test_end({"loss": 0.25})
+    lines = setup.screen().lines()
+    assert lines[0] == "Epoch 1/2" and lines[1].startswith("3/5 ")
+    assert lines[2].startswith("4/4 ") and "loss: 0.2500" in lines[2] and "Epoch" not in lines[2]
+    assert not isinstance(sys.stdout, type(None)) and sys.stdout is setup.stdout

@@ -107,7 +107,9 @@ def test_report_names_the_console_and_why():
 def test_report_names_a_bad_override():
     result = subprocess.run([sys.executable, "-m", "ideconsole"], stdout=subprocess.PIPE,
                             env=dict(clean_environment(), IDECONSOLE_CONSOLE="cmd.exe"), timeout=60)
-    assert "IDECONSOLE_CONSOLE must be one of" in result.stdout.decode()
+    report = result.stdout.decode()
+    assert "IDECONSOLE_CONSOLE must be one of" in report and "ignored" in report
+    assert "console         log" in report
 
 
 def test_importing_ideconsole_imports_no_tensorflow_or_keras():
@@ -141,15 +143,18 @@ if __name__ == "__main__":
                 process = multiprocessing.get_context("fork").Process(target=worker, args=(epoch,))
                 process.start()
                 process.join()
+            if step == 25:
+                print("terminal seen by print's stream:", sys.stdout.isatty())
         bar.done({"loss": 0.25, "val_loss": 0.3})
-    bar.console.release()
+        print("between epochs %d" % epoch)
     os.write(1, b"after training\n")
 """
 
 
 @pytest.mark.parametrize("columns", [80, 40])
 def test_bytes_written_past_sys_stdout_land_on_their_own_lines(columns):
-    output = run_in_terminal([sys.executable, "-c", STRAY_WRITERS], columns)
+    env = dict(clean_environment(), IDECONSOLE_CAPTURE_FDS="1")
+    output = run_in_terminal([sys.executable, "-c", STRAY_WRITERS], columns, env=env)
     lines = VT(columns=columns).feed_all([output]).lines()
     for epoch in (1, 2):
         for text in ("raw descriptor write", "C-level warning", "child shell", "worker process says hello"):
@@ -157,3 +162,13 @@ def test_bytes_written_past_sys_stdout_land_on_their_own_lines(columns):
     assert lines[-1] == "after training"
     progress = [line for line in lines if "/30" in line]
     assert len(progress) == 2 and all(line.startswith("30/30") for line in progress), lines
+    assert lines.count("terminal seen by print's stream: True") == 2
+    second = lines.index("Epoch 2/2")
+    assert lines[second - 1] == "between epochs 1" and lines[-2] == "between epochs 2", lines
+
+
+def test_descriptors_are_left_alone_unless_asked():
+    code = ("import os\nfrom ideconsole.progress import Progress\nbar = Progress(3)\nbar.update(1, {})\n"
+            "os.write(2, b'stderr is a terminal: %d\\n' % os.isatty(2))\nbar.done({})\n")
+    lines = VT(columns=80).feed_all([run_in_terminal([sys.executable, "-c", code], 80)]).lines()
+    assert "stderr is a terminal: 1" in lines[0]  # not captured: lands mid-line, as documented
