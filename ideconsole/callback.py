@@ -8,7 +8,7 @@ import sys
 from typing import Optional
 
 from .console import Console, get_console
-from .progress import Progress, to_number
+from .progress import Averages, Progress
 
 
 class ProgressCallback:
@@ -31,6 +31,8 @@ class ProgressCallback:
         self._epoch_title = ""
         self._target = None
         self._count_samples = False
+        self._averaging = False
+        self._averages = None
         self._seen = 0
 
     # -- parameters -----------------------------------------------------------------------
@@ -57,6 +59,9 @@ class ProgressCallback:
         steps = params.get("steps")
         self._count_samples = steps is None and params.get("samples") is not None
         self._target = params.get("samples") if self._count_samples else steps
+        # Keras 2.2 (the one with params["metrics"]) hands over each batch's own values and
+        # leaves the running means to its logger, which shows them mid-epoch.
+        self._averaging = params.get("metrics") is not None
         self._call_batch_hooks = self.verbose == 1  # tf_keras: skip batch hooks otherwise
 
     def set_model(self, model):
@@ -91,7 +96,7 @@ class ProgressCallback:
         # The hot path: between redraws, Progress.update stores two references and reads
         # the clock. Nothing else happens per batch.
         bar = self._bar
-        if bar is not None and not self._count_samples:
+        if bar is not None and not self._averaging:
             try:
                 bar.update(batch + 1, logs)
             except Exception:
@@ -137,6 +142,8 @@ class ProgressCallback:
 
     def _start_bar(self):
         self._seen = 0
+        self._averages = Averages(getattr(self, "stateful_metrics", None) or
+                                  getattr(getattr(self, "model", None), "stateful_metric_names", ()))
         self._bar = None
         if self.verbose:
             try:
@@ -146,15 +153,17 @@ class ProgressCallback:
                 pass
 
     def _step(self, batch, logs):
+        """Keras 2.2's batch end: counted in samples or steps, metrics averaged."""
         bar = self._bar
         if bar is None:
             return
         try:
-            if self._count_samples:
-                self._seen += _batch_size(logs)
-                bar.update(self._seen, logs)
-            else:
-                bar.update(batch + 1, logs)
+            size = _batch_size(logs)
+            self._seen += size if self._count_samples else 1
+            hidden = bar.hidden
+            self._averages.add([(name, value) for name, value in (logs or {}).items() if name not in hidden],
+                               size if self._count_samples else 1)
+            bar.update(self._seen if self._count_samples else batch + 1, self._averages)
         except Exception:
             pass
 
@@ -230,17 +239,23 @@ def _batch_size(logs) -> int:
 class ProgbarCompat:
     """`keras.utils.Progbar`'s interface over a Progress: `update(current, values)` and
     `add(n, values)`, averaging the metrics that are not stateful over the steps seen, as
-    Keras does."""
+    Keras does. `width`, `interval` and `unit_name` are accepted and left to the console."""
+
+    def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
+                 unit_name="step", console: Optional[Console] = None):
+        self.target = target
+        self.verbose = verbose
+        self._ideconsole_init(target, verbose, stateful_metrics, console)
 
     def _ideconsole_init(self, target, verbose=1, stateful_metrics=None, console=None):
         self._progress = Progress(target, console=console or get_console(), verbose=verbose)
-        self._stateful = set(stateful_metrics or ())
-        self._sums = {}
+        self._averages = Averages(stateful_metrics or ())
         self._seen_so_far = 0
 
     def update(self, current, values=None, finalize=None):
         try:
-            self._accumulate(current, values or ())
+            self._averages.add(values or (), max(current - self._seen_so_far, 1))
+            self._seen_so_far = current
             progress = self._progress
             if finalize is None:
                 finalize = progress.total is not None and current >= progress.total
@@ -253,18 +268,3 @@ class ProgbarCompat:
 
     def add(self, n, values=None):
         self.update(self._seen_so_far + n, values)
-
-    def _accumulate(self, current, values):
-        steps = max(current - self._seen_so_far, 1)
-        for name, value in values:
-            if name in self._stateful:
-                self._sums[name] = [value, 1]
-                continue
-            value = to_number(value)
-            total = self._sums.setdefault(name, [0.0, 0])
-            total[0] += value * steps
-            total[1] += steps
-        self._seen_so_far = current
-
-    def _averages(self):
-        return [(name, total / max(count, 1)) for name, (total, count) in self._sums.items()]

@@ -31,9 +31,3 @@ class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
 
 class Progbar(ProgbarCompat, ProgbarBase):
     """`keras.utils.Progbar`, drawn through ideconsole."""
-
-    def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step", console: Optional[Console] = None):
-        self.target = target
-        self.verbose = verbose
-        self._ideconsole_init(target, verbose, stateful_metrics, console)

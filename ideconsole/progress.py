@@ -23,6 +23,43 @@ def to_number(value):
         return value
 
 
+class Averages:
+    """Keras's running means: a metric not in `stateful` shows its mean over the steps (or
+    samples) seen so far. Values are kept as given, tensors included, and converted only
+    when read, for a line that is drawn."""
+
+    def __init__(self, stateful=()):
+        self.stateful = set(stateful)
+        self._sums = {}  # name -> (weighted sum, weight), or (latest value, None)
+
+    def add(self, values, weight=1) -> None:
+        for name, value in values:
+            total = self._sums.get(name)
+            if name not in self.stateful:
+                try:
+                    part = value * weight
+                    if total is None or total[1] is None:
+                        self._sums[name] = (part, weight)
+                    else:
+                        self._sums[name] = (total[0] + part, total[1] + weight)
+                    continue
+                except TypeError:  # not a number: shown as it is
+                    pass
+            self._sums[name] = (value, None)
+
+    def __call__(self):
+        return [(name, _mean(value, weight)) for name, (value, weight) in self._sums.items()]
+
+
+def _mean(value, weight):
+    if weight is None:
+        return value
+    try:
+        return to_number(value) / weight
+    except Exception:
+        return value
+
+
 class Progress:
     """One bar: `update()` on every step, `done()` once at the end.
 

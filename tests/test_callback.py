@@ -140,3 +140,17 @@ def test_clear_removes_the_status_line(make_setup):
     setup.console.clear()
     setup.console.write("after\n")
     assert setup.screen().lines() == ["kept", "after"]
+
+
+def test_keras_2_batch_values_are_shown_as_running_means(make_setup):
+    setup = make_setup("vt80", interval=1e-9)  # draw every update
+    logger = Logger(setup.console)
+    hooks = CallbackList([logger], {"verbose": 1, "epochs": 1, "steps": 4, "metrics": ["loss", "acc"]})
+    hooks.call("on_train_begin")
+    hooks.call("on_epoch_begin", 0)
+    for batch, (loss, acc) in enumerate([(1.0, 0.0), (0.0, 1.0), (0.5, 0.5)]):
+        hooks.call("on_batch_end", batch, {"batch": batch, "size": 8, "loss": loss, "acc": acc})
+    shown = [text for _, text in setup.writes if "3/4" in text][-1]
+    assert "loss: 0.5000" in shown and "acc: 0.5000" in shown
+    hooks.call("on_epoch_end", 0, {"loss": 0.5, "acc": 0.5, "val_loss": 0.25})
+    assert "".join(setup.screen().lines()).endswith("loss: 0.5000 - acc: 0.5000 - val_loss: 0.2500")
