@@ -32,10 +32,13 @@ class StreamProxy:
         self._console = console
         self._name = name
         self._real = real
+        self._pid = os.getpid()
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not {}".format(type(text).__name__))
+        if os.getpid() != self._pid:  # a forked child (Python 3.6 has no fork hook): no bar
+            return self._real.write(text)
         self._console.foreign(self._name, text)
         return len(text)
 

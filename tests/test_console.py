@@ -205,8 +205,9 @@ def test_text_held_back_is_written_when_the_status_line_ends(make_setup):
 
 def test_pycharm_never_gets_a_trailing_carriage_return(make_setup):
     setup = make_setup("pycharm")
-    train(setup.console, Clock())
+    train(setup.console, Clock(), between=lambda epoch, step: step == 7 and sys.stderr.write("warn\n"))
     assert not any(text.endswith("\r") for _, text in setup.writes)
+    assert ("stderr", "\rwarn\n") in setup.writes  # the erase travels with the stderr text
 
 
 def test_threads_printing_while_the_bar_redraws(make_setup):

@@ -239,3 +239,28 @@ def test_a_bar_left_by_a_caught_interrupt_ends_when_the_next_fit_starts(make_set
     assert lines[0] == "Epoch 1/2" and lines[1].startswith("3/5 ")
     assert lines[2].startswith("4/4 ") and "loss: 0.2500" in lines[2] and "Epoch" not in lines[2]
     assert not isinstance(sys.stdout, type(None)) and sys.stdout is setup.stdout
+
+
+def test_a_forked_worker_gets_its_own_streams_and_lock(make_setup):
+    import os
+    import select
+
+    setup = make_setup("vt80")
+    bar = Progress(10, console=setup.console)
+    bar.update(1, {"loss": 0.5})  # a status line is up: the proxies are installed
+    read_end, write_end = os.pipe()
+    with __import__("ideconsole.console", fromlist=["LOCK"]).LOCK:  # held at fork time
+        pid = os.fork()
+    if pid == 0:  # the child: must not deadlock, and must not draw the parent's bar
+        try:
+            before = len(setup.writes)
+            sys.stdout.write("x")  # straight to the stream: one write, nothing held back
+            os.write(write_end, str(len(setup.writes) - before).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    ready, _, _ = select.select([read_end], [], [], 20)
+    assert ready, "the forked child hung"
+    assert os.read(read_end, 100) == b"1"
+    os.waitpid(pid, 0)
+    bar.done({"loss": 0.5})
