@@ -142,8 +142,9 @@ class ProgressCallback:
 
     def _start_bar(self):
         self._seen = 0
-        self._averages = Averages(getattr(self, "stateful_metrics", None) or
-                                  getattr(getattr(self, "model", None), "stateful_metric_names", ()))
+        if self._averaging:
+            self._averages = Averages(getattr(self, "stateful_metrics", None) or
+                                      getattr(getattr(self, "model", None), "stateful_metric_names", ()))
         self._bar = None
         if self.verbose:
             try:
@@ -153,16 +154,19 @@ class ProgressCallback:
                 pass
 
     def _step(self, batch, logs):
-        """Keras 2.2's batch end: counted in samples or steps, metrics averaged."""
+        """A batch end off the hot path: evaluate, predict, and Keras 2.2, whose batch logs
+        hold each batch's own values (averaged here, counted in samples or steps)."""
         bar = self._bar
         if bar is None:
             return
         try:
-            size = _batch_size(logs)
-            self._seen += size if self._count_samples else 1
-            hidden = bar.hidden
-            self._averages.add([(name, value) for name, value in (logs or {}).items() if name not in hidden],
-                               size if self._count_samples else 1)
+            if not self._averaging:  # Keras 3 and tf_keras: the logs are running means already
+                bar.update(batch + 1, logs)
+                return
+            weight = _batch_size(logs) if self._count_samples else 1
+            self._seen += weight
+            self._averages.add([(name, value) for name, value in (logs or {}).items()
+                                if name not in bar.hidden], weight)
             bar.update(self._seen if self._count_samples else batch + 1, self._averages)
         except Exception:
             pass

@@ -155,3 +155,13 @@ def test_keras_2_batch_values_are_shown_as_running_means(make_setup):
     hooks.call("on_epoch_end", 0, {"loss": 0.5, "acc": 0.5, "val_loss": 0.25})
     final = "".join(setup.screen().lines()).replace(" ", "")  # wrapped at 80 columns
     assert final.endswith("loss:0.5000-acc:0.5000-val_loss:0.2500")
+
+
+def test_keras_3_evaluate_shows_the_running_means_keras_gives(make_setup):
+    setup = make_setup("vt80", interval=1e-9)
+    hooks = CallbackList([Logger(setup.console)], {"verbose": 1, "epochs": 1, "steps": 4})
+    hooks.call("on_test_begin")
+    for batch, loss in enumerate([1.0, 0.5, 0.25]):  # already means over the batches seen
+        hooks.call("on_test_batch_end", batch, {"loss": loss})
+    shown = [text for _, text in setup.writes if "3/4" in text][-1]
+    assert "loss: 0.2500" in shown
