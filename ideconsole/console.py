@@ -77,8 +77,10 @@ def real_stream(stream):
 class Console:
     """Draws a transient status line on `stream` (default: `sys.stdout`).
 
-    `console`, `mode` and `interval` override detection, like the environment variables
-    IDECONSOLE_CONSOLE, IDECONSOLE_MODE and IDECONSOLE_INTERVAL; `profile` replaces it.
+    `console`, `mode`, `interval` and `other_ranks` override detection, like the
+    environment variables IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
+    IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture_fds` (IDECONSOLE_CAPTURE_FDS)
+    owns descriptors 1 and 2 while a status line is up (see `descriptors`).
     """
 
     def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,

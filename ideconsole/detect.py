@@ -209,8 +209,8 @@ def process_rank(env: Mapping[str, str]) -> Tuple[Optional[int], str]:
     config = env.get("TF_CONFIG")
     if config:
         try:
-            task = json.loads(config).get("task", {})
-            cluster = json.loads(config).get("cluster", {})
+            parsed = json.loads(config)
+            task, cluster = parsed.get("task", {}), parsed.get("cluster", {})
             kind, index = task.get("type"), int(task.get("index", 0))
         except (ValueError, AttributeError, TypeError):
             return None, "TF_CONFIG is not valid JSON with a task"
@@ -233,7 +233,8 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
            other_ranks: Optional[str] = None) -> Profile:
     """Choose a profile. `console`/`mode`/`interval`/`other_ranks` override the
     environment's IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
-    IDECONSOLE_OTHER_RANKS; a bad value raises ValueError naming the allowed ones."""
+    IDECONSOLE_OTHER_RANKS. A bad argument raises ValueError naming the allowed values; a
+    bad environment value is ignored, and the profile's reasons say so."""
     reasons = []
     terminal = parse_bool(env.get("TTY_COMPATIBLE"))
     terminal_why = "TTY_COMPATIBLE={}".format(env.get("TTY_COMPATIBLE"))

@@ -118,14 +118,11 @@ def progress_line(state: State, look: Look, final: bool = False, bar_width: Opti
     bar = _bar(state, bar_width, look)
     if bar:
         parts.append(bar)
-    if not show_time:
-        pass
-    elif look.unicode:
-        parts.append(_bold(time_text, look))
-    elif final or state.total is None:
-        parts.append("- " + time_text)
-    else:
-        parts.append("- ETA: " + time_text)
+    if show_time:
+        if look.unicode:
+            parts.append(_bold(time_text, look))
+        else:
+            parts.append(("- " if final or state.total is None else "- ETA: ") + time_text)
     if per_step:
         parts.append(format_per_step(state.per_step))
     return " ".join(parts) + _metrics(values, short_names)
