@@ -19,6 +19,7 @@ class ProgressCallback:
     `fit` stays silent, as in Keras; `evaluate` and `predict` get a bar of their own.
     """
 
+    flavour = "keras3"           # "keras2" for tf_keras and standalone Keras 2.x (see render.Look)
     async_safe = True            # Keras 3: batch hooks may run on a thread pool (JAX, PyTorch)
     _supports_tf_logs = True     # tf_keras: hand us tensors; we convert only what is drawn
 
@@ -149,7 +150,7 @@ class ProgressCallback:
         if self.verbose:
             try:
                 self._bar = Progress(self._target, console=self.console, title=self._epoch_title,
-                                     verbose=self.verbose)
+                                     verbose=self.verbose, flavour=self.flavour)
             except Exception:  # no bar rather than no training
                 pass
 
@@ -245,6 +246,8 @@ class ProgbarCompat:
     `add(n, values)`, averaging the metrics that are not stateful over the steps seen, as
     Keras does. `width`, `interval` and `unit_name` are accepted and left to the console."""
 
+    flavour = "keras3"
+
     def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
                  unit_name="step", console: Optional[Console] = None):
         self.target = target
@@ -252,7 +255,8 @@ class ProgbarCompat:
         self._ideconsole_init(target, verbose, stateful_metrics, console)
 
     def _ideconsole_init(self, target, verbose=1, stateful_metrics=None, console=None):
-        self._progress = Progress(target, console=console or get_console(), verbose=verbose)
+        self._progress = Progress(target, console=console or get_console(), verbose=verbose,
+                                  flavour=self.flavour)
         self._averages = Averages(stateful_metrics or ())
         self._seen_so_far = 0
 

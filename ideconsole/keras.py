@@ -20,6 +20,8 @@ class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
     then adds no bar of its own (on Keras 2.2, whose `fit` and `fit_generator` always add
     one, this logger replaces that one with a silent callback as training is set up)."""
 
+    flavour = "keras2" if KERAS2 else "keras3"
+
     def __init__(self, console: Optional[Console] = None, verbose=None, count_mode: str = "steps",
                  stateful_metrics=None):
         if KERAS2:
@@ -31,3 +33,5 @@ class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
 
 class Progbar(ProgbarCompat, ProgbarBase):
     """`keras.utils.Progbar`, drawn through ideconsole."""
+
+    flavour = "keras2" if KERAS2 else "keras3"

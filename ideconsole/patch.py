@@ -53,6 +53,7 @@ def _patch_class(cls, methods) -> None:
     replacements = {name: value for name, value in vars(methods).items() if name not in _SKIP}
     wrap = _logger_init if methods is ProgressCallback else _progbar_init
     replacements["__init__"] = wrap(cls.__init__)
+    replacements["flavour"] = "keras3" if cls.__module__.startswith("keras.src.") else "keras2"
     for name, value in replacements.items():
         saved[name] = cls.__dict__.get(name, _MISSING)
         setattr(cls, name, value)

@@ -69,7 +69,7 @@ class Progress:
 
     def __init__(self, total: Optional[int] = None, console: Optional[Console] = None,
                  title: str = "", verbose: int = 1, clock: Callable[[], float] = time.monotonic,
-                 hidden: Sequence[str] = HIDDEN_KEYS):
+                 hidden: Sequence[str] = HIDDEN_KEYS, flavour: str = "keras3"):
         self.console = console or get_console()
         self.total = total if total and total > 0 else None
         self.title = title
@@ -89,7 +89,7 @@ class Progress:
         self._fit = None             # ((width, number of metrics), level) of the last line
         profile = self.console.profile
         self._look = Look(unicode=profile.unicode, color=profile.color != "none",
-                          lines=not self.console.redraws)
+                          lines=not self.console.redraws, flavour=flavour)
         if verbose == 1:
             self.console.attach(self._interrupted_line)
 

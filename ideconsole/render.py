@@ -23,6 +23,8 @@ class Look(NamedTuple):
     unicode: bool = True     # "━" bar (Keras 3) or "[===>...]" (Keras 2)
     color: bool = True
     lines: bool = False      # every update is a log line: say which epoch, no bar
+    flavour: str = "keras3"  # whose number and layout conventions: "keras3", or "keras2"
+                             # (tf_keras and standalone Keras 2.x)
 
 
 class State(NamedTuple):

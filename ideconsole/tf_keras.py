@@ -19,6 +19,8 @@ class ProgbarLogger(ProgressCallback, _keras.callbacks.ProgbarLogger):
     """tf_keras's ProgbarLogger, drawn right on every console. Metric tensors are
     converted only for the lines actually drawn, not on every batch."""
 
+    flavour = "keras2"
+
     def __init__(self, console: Optional[Console] = None, verbose=None, count_mode: str = "steps",
                  stateful_metrics=None):
         super().__init__(count_mode=count_mode, stateful_metrics=stateful_metrics)
@@ -27,3 +29,5 @@ class ProgbarLogger(ProgressCallback, _keras.callbacks.ProgbarLogger):
 
 class Progbar(ProgbarCompat, _keras.utils.Progbar):
     """`tf_keras.utils.Progbar`, drawn through ideconsole."""
+
+    flavour = "keras2"
