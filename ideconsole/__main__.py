@@ -8,26 +8,38 @@ import sys
 import time
 from typing import List, Optional
 
-from . import __version__
-from ._compat import probe
+from . import __version__, _compat
 from .console import real_stream
 from .detect import detect
 
 
-def report(stream=None) -> str:
+def report(stream=None, terminal=None) -> str:
+    """What a Console would choose for `stream` (default: stdout) and why. When stdout is
+    not a terminal but `terminal` (default: stderr) is, as in `python -m ideconsole >
+    report.txt`, what it would choose on that terminal follows."""
     stream = real_stream(sys.stdout if stream is None else stream)
-    facts = probe(stream)  # as a Console would: on Windows this may switch VT processing on
-    try:
-        profile = detect(facts, os.environ)
-    except ValueError as error:
-        return "ideconsole {}: {}".format(__version__, error)
-    lines = ["ideconsole {} on Python {} ({})".format(__version__, sys.version.split()[0], sys.platform),
-             "stream: isatty={} encoding={} width={}".format(facts.isatty, facts.encoding, facts.width)]
+    terminal = real_stream(sys.stderr if terminal is None else terminal)
+    lines = ["ideconsole {} on Python {} ({})".format(__version__, sys.version.split()[0], sys.platform)]
+    lines += _stream_report("stdout", stream)
+    if not _compat.isatty(stream) and _compat.isatty(terminal):
+        lines += ["", "stderr is a terminal; a script run there would get:"]
+        lines += _stream_report("stderr", terminal)
+    return "\n".join(lines)
+
+
+def _stream_report(name, stream) -> List[str]:
+    facts = _compat.probe(stream)  # as a Console would: on Windows this may switch VT processing on
+    kind = "a terminal" if facts.isatty else "a file" if facts.regular_file else "a pipe"
+    lines = ["{}: {}, isatty={} encoding={} width={}".format(name, kind, facts.isatty, facts.encoding,
+                                                           facts.width)]
     if facts.platform == "win32":
         lines.append("windows: version={} vt={} codepage={}".format(
             facts.windows_version, facts.vt_enabled, facts.codepage))
-    lines.append(profile.explain())
-    return "\n".join(lines)
+    try:
+        lines.append(detect(facts, os.environ).explain())
+    except ValueError as error:
+        lines.append(str(error))
+    return lines
 
 
 def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> None:
@@ -45,8 +57,30 @@ def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> None:
         bar.done({"accuracy": 1 - loss / 2, "loss": loss, "val_accuracy": 1 - loss, "val_loss": loss * 1.1})
 
 
-def run(argv: List[str]) -> None:
-    """Run a script (or `-m module`) as __main__ with ideconsole installed."""
+RUN_USAGE = "usage: python -m ideconsole run [-h] SCRIPT [ARGS...] | run -m MODULE [ARGS...]"
+RUN_HELP = RUN_USAGE + """
+
+Run SCRIPT (or -m MODULE) as __main__ with ideconsole.install() applied, as `python SCRIPT`
+or `python -m MODULE` would; ARGS reach the script in sys.argv."""
+
+
+def run(argv: List[str]) -> int:
+    """Run a script (or `-m module`) as __main__ with ideconsole installed. A missing script
+    or module is one line on stderr and status 2 or 1, as `python` itself says it."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(RUN_HELP if argv else RUN_USAGE, file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            print(RUN_USAGE + "\npython -m ideconsole run: error: -m needs a module name", file=sys.stderr)
+            return 2
+        if _find_module(argv[1]) is None:
+            print("python -m ideconsole run: error: no module named {}".format(argv[1]), file=sys.stderr)
+            return 1
+    elif not os.path.exists(argv[0]):
+        print("python -m ideconsole run: error: can't open file {!r}: no such file".format(
+            os.path.abspath(argv[0])), file=sys.stderr)
+        return 2
     from . import install
 
     install()
@@ -57,6 +91,16 @@ def run(argv: List[str]) -> None:
         sys.argv = argv
         sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
         runpy.run_path(argv[0], run_name="__main__")
+    return 0
+
+
+def _find_module(name: str):
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # a parent package missing, or an empty name
+        return None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -66,12 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         return clean(argv[1:])
     if argv and argv[0] == "run":
-        if len(argv) < 2:
-            print("usage: python -m ideconsole run SCRIPT [ARGS...] | run -m MODULE [ARGS...]",
-                  file=sys.stderr)
-            return 2
-        run(argv[1:])
-        return 0
+        return run(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m ideconsole", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("report", help="what ideconsole detects for this stdout, and why (the default)")

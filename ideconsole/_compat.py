@@ -3,6 +3,7 @@ raising, the terminal's width, and the Windows console's mode and code page.
 The rest of ideconsole reads as if there were one platform.
 """
 import os
+import stat
 import sys
 from typing import Optional, TextIO
 
@@ -24,6 +25,16 @@ def fileno(stream) -> Optional[int]:
         return stream.fileno()
     except Exception:
         return None
+
+
+def is_regular_file(stream) -> bool:
+    number = fileno(stream)
+    if number is None:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(number).st_mode)
+    except OSError:
+        return False
 
 
 def encoding(stream) -> str:
@@ -100,4 +111,4 @@ def probe(stream: Optional[TextIO]) -> Facts:
                 vt = False
     return Facts(isatty=tty, encoding=encoding(stream), width=terminal_width(stream) if tty else None,
                  platform=platform, windows_version=version, vt_enabled=vt, codepage=codepage,
-                 ipykernel=in_ipykernel(stream))
+                 ipykernel=in_ipykernel(stream), regular_file=not tty and is_regular_file(stream))

@@ -43,6 +43,7 @@ class Facts(NamedTuple):
     vt_enabled: Optional[bool] = None    # Windows console: could VT processing be turned on?
     codepage: Optional[int] = None       # Windows console output code page
     ipykernel: bool = False              # an ipykernel OutStream (Jupyter, Colab, Spyder)
+    regular_file: bool = False           # a file on disk (`> train.log`): a log, whatever the environment
 
 
 class Profile(NamedTuple):
@@ -123,13 +124,16 @@ def _override(value, env: Mapping[str, str], variable: str, allowed, name: str):
 def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
     if facts.ipykernel and not facts.isatty:
         return "jupyter", "an ipykernel stream (Jupyter, Colab or Spyder)"
+    where = "a file" if facts.regular_file else "a pipe"
+    if facts.regular_file and not terminal:  # PYCHARM_HOSTED is inherited by `> log` children too
+        return "log", "stdout is a file"
     if env.get("PYCHARM_HOSTED") and not terminal:
         return "pycharm", "PYCHARM_HOSTED is set and stdout is a pipe: PyCharm's run window"
     if not terminal:
         for name in CI_VARIABLES:
             if parse_bool(env.get(name)):
-                return "ci", "{} is set and stdout is not a terminal".format(name)
-        return "log", "stdout is a file or a pipe"
+                return "ci", "{} is set and stdout is {}".format(name, where)
+        return "log", "stdout is " + where
     if env.get("INSIDE_EMACS") or env.get("TERM") == "dumb":
         return "dumb", "INSIDE_EMACS is set" if env.get("INSIDE_EMACS") else "TERM=dumb"
     if facts.platform == "win32":
@@ -152,7 +156,7 @@ def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
         return "vt", "VS Code's terminal"
     if env.get("TMUX"):
         return "vt", "a terminal inside tmux"
-    return "vt", "a terminal (isatty)"
+    return "vt", "a terminal"
 
 
 def _color(console: str, facts: Facts, env: Mapping[str, str]):
@@ -261,8 +265,11 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
         mode_why += "; " + forced_why
     rank, rank_why = process_rank(env)
     role = "draw"
+    chosen_role, role_why = _override(other_ranks, env, "IDECONSOLE_OTHER_RANKS", ROLES, "other_ranks")
+    if not chosen_role and role_why:
+        rank_why += "; " + role_why
     if rank not in (None, 0):
-        role = _override(other_ranks, env, "IDECONSOLE_OTHER_RANKS", ROLES, "other_ranks")[0] or "quiet"
+        role = chosen_role or "quiet"
         rank_why += "; not rank 0: {}".format(
             {"quiet": "no progress output (IDECONSOLE_OTHER_RANKS=log|draw to change)",
              "log": "plain lines tagged with the rank", "draw": "draws anyway"}[role])
@@ -283,6 +290,8 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     reasons.append(("unicode", unicode_why))
 
     columns = _positive_int(env.get("COLUMNS"))
+    bad_columns = "" if columns or not env.get("COLUMNS", "").strip() else (
+        "COLUMNS={!r} is not a positive number: ignored; ".format(env["COLUMNS"]))
     live_width = False
     if chosen in ("pycharm", "jupyter", "ci", "log"):
         width, width_why = columns, ("COLUMNS={}".format(columns) if columns
@@ -296,27 +305,39 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     if width and chosen.startswith("conhost"):
         width = usable_width(chosen, width)
         width_why += "; minus 1: conhost wraps at once on the last column"
-    reasons.append(("width", width_why))
+    reasons.append(("width", bad_columns + width_why))
 
     encoding = facts.encoding.lower().replace("-", "_")
     ambiguous_wide = facts.codepage in WIDE_CODEPAGES or encoding in WIDE_ENCODINGS
-    reasons.append(("ambiguous_wide", "code page {}".format(facts.codepage or encoding)))
+    source = "code page {}".format(facts.codepage) if facts.codepage else "encoding {}".format(encoding)
+    reasons.append(("ambiguous_wide", "{}: East Asian ambiguous characters take {}".format(
+        source, "two cells" if ambiguous_wide else "one cell")))
 
     erase = {"vt": "csi", "conhost-vt": "csi", "pycharm": "none"}.get(chosen, "pad")
-    if chosen == "dumb" and env.get("INSIDE_EMACS"):
+    if (chosen == "dumb" and env.get("INSIDE_EMACS")) or default_mode == "lines":
         erase = "none"
-    reasons.append(("erase", {"csi": "ESC[K clears the rest of the line",
-                              "none": "a carriage return replaces the whole line",
-                              "pad": "spaces overwrite the rest of the line"}[erase]))
+    reasons.append(("erase", "nothing to erase: every update is a line of its own" if default_mode == "lines"
+                    else {"csi": "ESC[K clears the rest of the line",
+                          "none": "a carriage return replaces the whole line",
+                          "pad": "spaces overwrite the rest of the line"}[erase]))
 
+    variable = env.get("IDECONSOLE_INTERVAL", "").strip()
+    from_env = _positive_float(variable) if variable else None
+    if variable and not from_env:
+        ignored_interval = "; IDECONSOLE_INTERVAL={!r} is not a positive number: ignored".format(variable)
+    elif variable and default_mode != "lines":
+        ignored_interval = "; IDECONSOLE_INTERVAL sets the heartbeat of logs only"
+    else:
+        ignored_interval = ""
     if default_mode == "lines":
-        seconds = interval or _positive_float(env.get("IDECONSOLE_INTERVAL"))
+        seconds = interval or from_env
         interval_why = "heartbeat, from {}".format(
             "the API" if interval else "IDECONSOLE_INTERVAL") if seconds else "heartbeat"
         seconds = seconds or HEARTBEAT_INTERVAL
     else:
         seconds = interval or REDRAW_INTERVAL.get(chosen, 0.1)
         interval_why = "redraw rate {} can show".format(chosen)
+    interval_why += ignored_interval if not interval else ""
     reasons.append(("interval", interval_why))
 
     return Profile(console=chosen, mode=default_mode, color=color, unicode=unicode,

@@ -159,3 +159,25 @@ def test_only_rank_0_draws_by_default():
     with pytest.raises(ValueError, match="quiet"):
         detect(TTY, {"RANK": "1"}, other_ranks="loud")
     assert detect(TTY, {"RANK": "1", "IDECONSOLE_OTHER_RANKS": "loud"}).role == "quiet"
+
+
+def test_a_regular_file_is_a_log_even_under_pycharm():
+    profile = detect(PIPE._replace(regular_file=True), {"PYCHARM_HOSTED": "1"})
+    assert (profile.console, profile.mode, profile.color) == ("log", "lines", "none")
+    assert "stdout is a file" in dict(profile.reasons)["console"]
+    assert "a pipe" in dict(detect(PIPE, {}).reasons)["console"]
+
+
+def test_bad_environment_values_are_named_as_ignored():
+    explained = dict(detect(PIPE, {"IDECONSOLE_INTERVAL": "fast", "COLUMNS": "wide",
+                                   "IDECONSOLE_OTHER_RANKS": "loud"}).reasons)
+    assert "IDECONSOLE_INTERVAL='fast' is not a positive number: ignored" in explained["interval"]
+    assert "COLUMNS='wide' is not a positive number: ignored" in explained["width"]
+    assert "IDECONSOLE_OTHER_RANKS must be one of" in explained["rank"] and "ignored" in explained["rank"]
+
+
+def test_report_reasons_say_what_applies():
+    log = detect(PIPE, {})
+    assert log.erase == "none" and "nothing to erase" in dict(log.reasons)["erase"]
+    assert "code page" not in log.explain() and "encoding utf_8" in log.explain()
+    assert "isatty) (isatty" not in detect(TTY, {}).explain()

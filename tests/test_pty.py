@@ -172,3 +172,39 @@ def test_descriptors_are_left_alone_unless_asked():
             "os.write(2, b'stderr is a terminal: %d\\n' % os.isatty(2))\nbar.done({})\n")
     lines = VT(columns=80).feed_all([run_in_terminal([sys.executable, "-c", code], 80)]).lines()
     assert "stderr is a terminal: 1" in lines[0]  # not captured: lands mid-line, as documented
+
+
+def test_report_to_a_file_also_describes_the_terminal_behind_stderr(tmp_path):
+    report = tmp_path / "report.txt"
+    command = "{} -m ideconsole > {}".format(sys.executable, report)
+    run_in_terminal(["sh", "-c", command], 80)
+    text = report.read_text()
+    assert "stdout: a file" in text and "console         log             stdout is a file" in text
+    assert "stderr is a terminal" in text and "console         vt" in text
+
+
+def test_pycharm_hosted_writing_into_a_file_gives_a_log(tmp_path):
+    log = tmp_path / "train.log"
+    code = ("from ideconsole.progress import Progress\nprint('Epoch 1/1')\nbar = Progress(5)\n"
+            "for step in range(1, 6):\n    bar.update(step, {'loss': 0.5})\nbar.done({'loss': 0.5})\n")
+    with open(str(log), "w") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, timeout=60,
+                       env=dict(clean_environment(), PYCHARM_HOSTED="1"))
+    text = log.read_text()
+    assert "\r" not in text and "\x1b" not in text
+    assert text.splitlines()[1].startswith("5/5 ") and len(text.splitlines()) == 2
+
+
+@pytest.mark.parametrize("argv,status,message", [
+    (["run", "--help"], 0, "usage: python -m ideconsole run"),
+    (["run"], 2, "usage: python -m ideconsole run"),
+    (["run", "missing.py"], 2, "python -m ideconsole run: error: can't open file"),
+    (["run", "-m"], 2, "python -m ideconsole run: error: -m needs a module name"),
+    (["run", "-m", "no_such_module_here"], 1, "python -m ideconsole run: error: no module named"),
+])
+def test_run_explains_a_mistake_in_one_line(argv, status, message):
+    result = subprocess.run([sys.executable, "-m", "ideconsole"] + argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=clean_environment(), timeout=60)
+    output = result.stdout.decode()
+    assert result.returncode == status and message in output, output
+    assert "Traceback" not in output
