@@ -360,8 +360,8 @@ class Console:
         for name in ("stdout", "stderr"):
             if name in saved and getattr(sys, name) is saved[name][1]:
                 setattr(sys, name, saved[name][0])
-        for handler, stream in saved["handlers"]:
-            if getattr(handler, "stream", None) is not stream:
+        for handler, stream, proxy in saved["handlers"]:
+            if getattr(handler, "stream", None) is proxy:  # not if the script gave it another stream since
                 handler.stream = stream
 
 
@@ -382,7 +382,7 @@ def _redirect_handlers(proxies):
                         holder.stream = proxies[id(stream)]
                     except AttributeError:
                         continue
-                    changed.append((holder, stream))
+                    changed.append((holder, stream, proxies[id(stream)]))
     return changed
 
 

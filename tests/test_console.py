@@ -289,3 +289,24 @@ def test_a_long_run_gives_a_log_to_read_and_grep(make_setup):
     assert len(heartbeats) == 40 * 6  # 200 s an epoch, one line per 30 s
     assert heartbeats[0] == "Epoch 1/40 150/1000 15% ETA 2:50 200ms/step - loss: 1.0000 - accuracy: 0.5000"
     assert len(lines) == 40 * (1 + 6 + 1)
+
+
+def test_a_handler_given_another_stream_mid_epoch_keeps_it(make_setup, tmp_path):
+    setup = make_setup("vt80")
+    handler = logging.StreamHandler(sys.stderr)
+    logger = logging.getLogger("ideconsole.test.moved")
+    logger.addHandler(handler)
+    logger.propagate = False
+    path = tmp_path / "records.log"
+    try:
+        with open(str(path), "w") as records:
+            bar = Progress(10, console=setup.console, clock=Clock())
+            bar.update(1, {"loss": 1.0})
+            handler.setStream(records)
+            bar.done({"loss": 1.0})
+            logger.warning("after the epoch")
+            handler.flush()
+    finally:
+        logger.removeHandler(handler)
+    assert path.read_text() == "after the epoch\n"
+    assert "after the epoch" not in setup.screen().lines()
