@@ -37,6 +37,25 @@ def is_regular_file(stream) -> bool:
         return False
 
 
+def same_file(first, second) -> bool:
+    """Whether two streams write into the same file or pipe (`2>&1`)."""
+    try:
+        a, b = os.fstat(first.fileno()), os.fstat(second.fileno())
+    except Exception:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def escape_unencodable(stream) -> None:
+    """Let `stream` write what its encoding cannot show as backslash escapes instead of
+    raising UnicodeEncodeError, as Python's stderr does (Python 3.7+)."""
+    try:
+        if stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+    except Exception:  # not a TextIOWrapper, Python 3.6, or a closed stream
+        pass
+
+
 def encoding(stream) -> str:
     return getattr(stream, "encoding", None) or "utf-8"
 

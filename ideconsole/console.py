@@ -106,10 +106,15 @@ class Console:
         self._line = None          # the status line's text, to redraw it after other output
         self._active = False       # a status line is in progress
         self._pending = {}         # stream name -> text after its last newline, held back
-        self._at_line_start = True
+        self._at_line_start = True  # on stdout's screen or file, as far as it passed through here
+        self._shared = self.redraws or _compat.same_file(self.stream, self.stderr)  # one screen for both
         self._broken = self.stream is None
         self._saved = None         # what activation replaced, to put it back
-        self._final_line = None    # see attach()
+        self._final_line = None    # see attach(): a weak reference to it
+        self._abandoned = []       # final lines of bars collected before their end (see abandoned())
+        self._retired = None       # the proxies last put back (see _deactivate)
+        for stream in (self.stream, self.stderr):
+            _compat.escape_unencodable(stream)
         _live.add(self)
 
     # -- what callers use -------------------------------------------------------------
@@ -142,10 +147,9 @@ class Console:
             if width and self.redraws and cells > width:
                 text = truncate(text, width, self.profile.ambiguous_wide)
                 cells = self._cells(text)
-            lead = ""
+            lead = self._line_break()
             if not self._active:
                 self._activate()
-                lead = "" if self._at_line_start else "\n"
             out, self._shown = self._strategy.draw(self._shown, text, cells)
             self._line = text
             self._emit(self._out, lead + out)
@@ -155,18 +159,26 @@ class Console:
         """Make the status line permanent, as `text` if given (never cut to the width),
         and move to a new line. Text held back from other streams is written first."""
         with LOCK:
+            self._settle()
             if not self._active:
                 if text is not None and not self._silent:
-                    self._put("stdout", self._prepare(text) + "\n", foreign=False)
+                    final = self._prepare(text)
+                    end = "" if self._wraps_at_once(self._cells(final)) else "\n"
+                    self._put("stdout", final + end, foreign=False)
+                    self._at_line_start = True
                 return
             self._flush_pending()
             if text is not None:
                 final = self._prepare(text)
-                self._emit(self._out, self._strategy.commit(self._shown, final, self._cells(final)))
+                cells = self._cells(final)
+                out = self._strategy.commit(self._shown, final, cells) if self._shown else final + "\n"
+                if self._wraps_at_once(cells):
+                    out = out[:-1]  # the cursor is already on the next row
+                self._emit(self._out, self._line_break() + out)
             elif self._shown:
                 self._emit(self._out, "\n")  # the line on screen stays as it is
+            self._at_line_start = self._at_line_start or text is not None or bool(self._shown)
             self._shown, self._line = 0, None
-            self._at_line_start = True
             self._deactivate()
 
     def clear(self) -> None:
@@ -174,41 +186,66 @@ class Console:
         with LOCK:
             if self._active:
                 self._flush_pending()
-                self._emit(self._out, self._strategy.erase(self._shown))
+                if self._shown:
+                    self._emit(self._out, self._strategy.erase(self._shown))
+                    self._at_line_start = True
                 self._shown, self._line = 0, None
                 self._deactivate()
 
     def write(self, text: str) -> None:
-        """Permanent text on stdout; above the status line if one is up."""
+        """Permanent text on stdout (an epoch's header); above the status line if one is up.
+        What others print from here to the next finish() passes through the console."""
         if self._silent:
             return
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
-        self._put("stdout", text, foreign=False)
+        with LOCK:
+            self._put("stdout", text, foreign=False)
+            if not self._active and not self._broken:
+                self._activate()  # a header: what the script prints until the epoch ends passes here
 
     def attach(self, final_line: Optional[Callable[[], str]]) -> None:
-        """What to write as the last line if the process stops before the bar is done
-        (an exception, Ctrl-C, sys.exit): the bar's latest state. None detaches."""
-        self._final_line = final_line
+        """A bar begins. `final_line`: what to write as the last line if the process stops
+        before the bar is done (an exception, Ctrl-C, sys.exit): the bar's latest state.
+        Held weakly, so that a bar dropped without an end can be collected. None detaches."""
+        self._final_line = _weak(final_line)
         if final_line is not None:
             _install_excepthook()
+            with LOCK:
+                self._settle()
+                if not self._active and not self._broken and not self._silent:
+                    self._activate()
 
     def detach(self, final_line: Callable[[], str]) -> None:
         """Undo attach(final_line), if nothing else was attached since."""
-        if self._final_line == final_line:
+        if self._final_line is not None and self._final_line() == final_line:
             self._final_line = None
+
+    def abandoned(self, text: str) -> None:
+        """A bar was collected before its end (no done(), no `with`): `text`, its latest
+        state, ends it at the next write. Safe to call from a finalizer in any thread:
+        it only appends to a list, never takes the lock."""
+        self._abandoned.append(text)
 
     def close(self) -> None:
         """End what is in progress, keeping its latest state as a permanent line (also in
         a log)."""
-        final_line, self._final_line = self._final_line, None
+        final_line, self._final_line = self._final_line and self._final_line(), None
         text = None
         if final_line is not None:
             try:
                 text = final_line()
             except Exception:
                 pass
-        self.finish(text)
+        with LOCK:
+            self._settle()
+            self.finish(text)
+
+    def __enter__(self) -> "Console":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def isatty(self, name: str = "stdout") -> bool:
         """Whether the real stream is a terminal (also while its descriptor is captured)."""
@@ -217,20 +254,28 @@ class Console:
     # -- other output while a status line is up ---------------------------------------
 
     def foreign(self, name: str, text: str) -> None:
-        """Text written by anyone else to `name` ("stdout" or "stderr"). Errors of the
-        real stream reach the writer, as they would have without ideconsole."""
+        """Text written by anyone else to `name` ("stdout" or "stderr"). Characters the
+        stream cannot encode are written as backslash escapes (`\\u2705`); after a broken
+        pipe the text is discarded; other errors of the real stream (a closed file) reach
+        the writer, as they would have without ideconsole."""
         self._put(name, text, foreign=True)
 
     def _put(self, name: str, text: str, foreign: bool) -> None:
         if not text:
             return
         with LOCK:
+            self._settle()
             if not foreign:
                 self._flush_others()
+                if self._shown:
+                    self._flush_pending()  # a line someone left unfinished ends above ours
+                else:
+                    text = self._line_break() + text
             target = self._out if name == "stdout" else self._err
             if not (self._active and self._shown):
                 self._emit(target, text, foreign)
-                self._at_line_start = text.endswith("\n")
+                if name == "stdout" or self._shared:
+                    self._at_line_start = text.endswith("\n")
                 return
             held = self._pending.get(name, "") + text
             cut = held.rfind("\n") + 1
@@ -258,16 +303,37 @@ class Console:
 
     # -- plumbing -----------------------------------------------------------------------
 
+    def _line_break(self) -> str:
+        """A newline to end a line someone left unfinished (`print(..., end="")`), so that
+        ours neither glues to it nor overwrites it."""
+        return "" if self._at_line_start or self._shown else "\n"
+
+    def _settle(self) -> None:
+        """End a bar that was collected before its end, unless another one has begun."""
+        if not self._abandoned:
+            return
+        text, self._abandoned[:] = self._abandoned[-1], []
+        if self._active and (self._final_line is None or self._final_line() is None):
+            self._final_line = None
+            self.finish(text)
+
     def _prepare(self, text: str) -> str:
         text = self._tag + str(text).replace("\r", "").replace("\n", " ")
         if self.profile.color == "none":
             text = strip_ansi(text)
         if not self.profile.unicode:
             text = text.translate(ASCII_FALLBACK)
-        return text
+        return _as_shown(text, self.profile.encoding)
 
     def _cells(self, text: str) -> int:
         return cell_width(text, self.profile.ambiguous_wide)
+
+    def _wraps_at_once(self, cells: int) -> bool:
+        """Whether a line of `cells` ends exactly on the last column of the legacy console,
+        which moves to the next row as soon as it is written there."""
+        width = self.width()
+        return bool(self.profile.console == "conhost-legacy" and width and cells
+                    and cells % (width + 1) == 0)
 
     def _color_stream(self, stream):
         if self.profile.color != "win32" or stream is None:
@@ -281,8 +347,10 @@ class Console:
             return stream
 
     def _emit(self, stream, text: str, foreign: bool = False) -> None:
-        """Write and flush. Our own output never raises; someone else's raises what
-        the real stream raised, as it would have without ideconsole."""
+        """Write and flush. Our own output never raises; someone else's is written with
+        backslash escapes for what the stream cannot encode, is discarded after a broken
+        pipe, and raises any other error of the real stream, as it would have without
+        ideconsole."""
         if not text or stream is None:
             return
         try:
@@ -290,22 +358,20 @@ class Console:
                 stream.write(text)
             except UnicodeEncodeError:
                 encoding = _compat.encoding(stream)
-                stream.write(text.encode(encoding, "replace").decode(encoding, "replace"))
+                escape = "backslashreplace" if foreign else "replace"
+                stream.write(text.encode(encoding, escape).decode(encoding, "replace"))
             stream.flush()
         except Exception as error:
-            if stream is self._out:
+            ours = stream is self._out
+            if ours:
                 self._broken = True
                 self._deactivate()
-                if isinstance(error, BrokenPipeError):
-                    self._after_broken_pipe()
-            if foreign:
+            if isinstance(error, BrokenPipeError):
+                # The reader went away (`train.py | head`): training goes on, and neither
+                # later prints nor Python's flush at exit fail, on the null device.
+                _compat.discard_output(self.stream if ours else stream)
+            elif foreign:
                 raise
-
-    def _after_broken_pipe(self) -> None:
-        """The reader went away (`train.py | head`). Training goes on without progress
-        output: stdout is pointed at the null device, so neither later prints nor
-        Python's flush at exit fail."""
-        _compat.discard_output(self.stream)
 
     def _flush_others(self) -> None:
         """Text that others left in the streams' buffers (stderr is block-buffered in a pipe
@@ -319,8 +385,6 @@ class Console:
     def _activate(self) -> None:
         self._active = True
         self._flush_others()
-        if not self.redraws:
-            return
         saved = {}
         for name, real in (("stdout", self.stream), ("stderr", self.stderr)):
             current = getattr(sys, name)
@@ -357,12 +421,26 @@ class Console:
         saved, self._saved = self._saved, None
         if not saved:
             return
+        # print() may hold sys.stdout without a reference of its own while it writes, and
+        # this can run inside such a write: the proxies outlive it (until the next ones retire)
+        self._retired = saved
         for name in ("stdout", "stderr"):
             if name in saved and getattr(sys, name) is saved[name][1]:
                 setattr(sys, name, saved[name][0])
         for handler, stream, proxy in saved["handlers"]:
             if getattr(handler, "stream", None) is proxy:  # not if the script gave it another stream since
                 handler.stream = stream
+
+
+def _as_shown(text: str, encoding: str) -> str:
+    """`text` with what `encoding` cannot encode as the "?" the console will show, so that
+    cells are counted for what is written (a combining accent becomes a one-cell "?")."""
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        return text
+    try:
+        return text.encode(encoding, "replace").decode(encoding, "replace")
+    except LookupError:
+        return text
 
 
 def _redirect_handlers(proxies):
@@ -446,5 +524,24 @@ def _install_excepthook() -> None:
     excepthook.ideconsole = True
     sys.excepthook = excepthook
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    if shell is not None:  # Jupyter never calls sys.excepthook: end bars after each cell
-        shell.events.register("post_run_cell", lambda *args: _close_all())
+    # Jupyter never calls sys.excepthook (and resets it for each cell): end bars after each
+    # cell, registered once per shell
+    if shell is not None and id(shell) not in _cell_hooks:
+        _cell_hooks.add(id(shell))
+        shell.events.register("post_run_cell", _end_bars_after_cell)
+
+
+_cell_hooks = set()  # id() of each IPython shell that ends bars after its cells
+
+
+def _end_bars_after_cell(*result) -> None:
+    _close_all()
+
+
+def _weak(function):
+    """A weak reference to a bound method (a bar's), a plain reference to anything else."""
+    if function is None:
+        return None
+    if hasattr(function, "__self__") and hasattr(function, "__func__"):
+        return weakref.WeakMethod(function)
+    return lambda: function

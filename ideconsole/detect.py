@@ -60,6 +60,7 @@ class Profile(NamedTuple):
     interval: float           # seconds between redraws (heartbeat interval for lines)
     rank: Optional[int] = None  # this process's rank in a multi-process run, if any
     role: str = "draw"        # "draw"; other ranks: "quiet" or "log" (lines tagged with the rank)
+    encoding: str = "utf-8"   # what the console shows: a character it cannot encode becomes "?"
     reasons: Tuple[Tuple[str, str], ...] = ()
 
     def explain(self) -> str:
@@ -340,6 +341,10 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     interval_why += ignored_interval if not interval else ""
     reasons.append(("interval", interval_why))
 
+    shown_encoding = facts.encoding
+    if chosen == "conhost-legacy" and facts.codepage:  # it draws its code page, whatever Python encodes
+        shown_encoding = "cp{}".format(facts.codepage)
     return Profile(console=chosen, mode=default_mode, color=color, unicode=unicode,
                    width=width, live_width=live_width, ambiguous_wide=ambiguous_wide,
-                   erase=erase, interval=seconds, rank=rank, role=role, reasons=tuple(reasons))
+                   erase=erase, interval=seconds, rank=rank, role=role, encoding=shown_encoding,
+                   reasons=tuple(reasons))

@@ -93,6 +93,28 @@ class Progress:
         if verbose == 1:
             self.console.attach(self._interrupted_line)
 
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        """The end of a `with` block: done() after a normal end; after an exception the
+        latest state stays as a line (stop())."""
+        if kind is None:
+            self.done()
+        else:
+            self.stop()
+
+    def __del__(self) -> None:
+        """A bar dropped without an end (no done(), a caught exception) ends at its
+        console's next write instead of staying pinned under all later output. The
+        collector may run this in any thread, even one holding the console's lock: it
+        only hands the latest state over and never raises."""
+        try:
+            if not self._finished and self.verbose == 1:
+                self.console.abandoned(self._interrupted_line())
+        except Exception:
+            pass
+
     def update(self, step: int, values=None) -> None:
         """Record progress; draw when a redraw is due. Steps going backwards (updates
         arriving out of order from several threads) are ignored."""

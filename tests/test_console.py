@@ -1,13 +1,16 @@
 """The adapter on every console model: what a person sees after a simulated training
 with other output mixed in."""
+import gc
 import logging
 import re
 import sys
 import threading
+import types
 import warnings
 
 import pytest
 
+from ideconsole import console as console_module
 from ideconsole.console import StreamProxy
 from ideconsole.progress import Progress
 
@@ -302,7 +305,7 @@ def test_a_handler_given_another_stream_mid_epoch_keeps_it(make_setup, tmp_path)
         with open(str(path), "w") as records:
             bar = Progress(10, console=setup.console, clock=Clock())
             bar.update(1, {"loss": 1.0})
-            handler.setStream(records)
+            handler.stream = records  # what setStream() does (Python 3.7+)
             bar.done({"loss": 1.0})
             logger.warning("after the epoch")
             handler.flush()
@@ -310,3 +313,85 @@ def test_a_handler_given_another_stream_mid_epoch_keeps_it(make_setup, tmp_path)
         logger.removeHandler(handler)
     assert path.read_text() == "after the epoch\n"
     assert "after the epoch" not in setup.screen().lines()
+
+
+def test_legacy_console_counts_the_question_marks_it_shows(make_setup):
+    setup = make_setup("conhost-437")
+    setup.console.status("loss e\u0301\u0301\u0301 \u2705\ufe0f 1/10 " + "x" * 20)
+    setup.console.status("2/10")
+    setup.console.finish("10/10 done")
+    assert setup.screen().lines() == ["10/10 done"]
+
+
+@pytest.mark.parametrize("cells", [80, 160])
+def test_legacy_console_final_line_as_wide_as_the_console_leaves_no_empty_line(make_setup, cells):
+    setup = make_setup("conhost-437")
+    setup.console.status("1/10")
+    setup.console.finish("z" * cells)
+    setup.console.write("next\n")
+    assert setup.screen().lines() == ["z" * 80] * (cells // 80) + ["next"]
+
+
+def test_a_line_left_unfinished_by_the_script_is_ended_before_ours(make_setup, console_name):
+    setup = make_setup(console_name)
+    clock = Clock()
+    setup.console.write("Epoch 1/1\n")
+    bar = Progress(40, console=setup.console, title="Epoch 1/1", clock=clock)
+    print("loading shard 1...", end="", flush=True)
+    for step in range(1, 41):
+        clock.now += 1.0
+        bar.update(step, {"loss": 0.5})
+        if step == 32:  # after a heartbeat in a log
+            print("saving checkpoint...", end="", flush=True)
+    bar.done({"loss": 0.5, "val_loss": 0.6})
+    lines = setup.screen().lines()
+    assert lines[:2] == ["Epoch 1/1", "loading shard 1..."], lines
+    assert "saving checkpoint..." in lines, lines
+    assert FINAL.match(lines[-1]) or FINAL.match("".join(lines[-2:])), lines
+
+
+def test_a_bar_in_a_with_block_ends_with_it(make_setup):
+    setup = make_setup("vt80")
+    try:
+        with Progress(10, console=setup.console, clock=Clock()) as bar:
+            bar.update(4, {"loss": 0.5})
+            raise ValueError("bad batch")
+    except ValueError:
+        pass
+    assert sys.stdout is setup.stdout
+    print("after the block")
+    lines = setup.screen().lines()
+    assert lines[0].lstrip().startswith("4/10") and lines[1] == "after the block", lines
+
+
+def test_a_bar_dropped_without_done_ends_at_the_next_print(make_setup):
+    setup = make_setup("vt80")
+    bar = Progress(10, console=setup.console, clock=Clock())
+    bar.update(3, {"loss": 0.5})
+    del bar
+    gc.collect()
+    print("later output")
+    assert sys.stdout is setup.stdout
+    print("more output")
+    lines = setup.screen().lines()
+    assert lines[0].lstrip().startswith("3/10") and lines[1:] == ["later output", "more output"], lines
+
+
+def test_a_console_in_a_with_block_puts_the_streams_back(make_setup):
+    setup = make_setup("pycharm")
+    with setup.console:
+        Progress(10, console=setup.console, clock=Clock()).update(2, {"loss": 0.5})
+        assert isinstance(sys.stdout, StreamProxy)
+    assert sys.stdout is setup.stdout
+    assert setup.screen().lines()[0].lstrip().startswith("2/10")
+
+
+def test_jupyter_ends_bars_after_each_cell_with_one_handler(monkeypatch):
+    registered = []
+    shell = types.SimpleNamespace(events=types.SimpleNamespace(
+        register=lambda event, function: registered.append((event, function))))
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    for _cell in range(3):
+        monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)  # IPython resets it per cell
+        console_module._install_excepthook()
+    assert [event for event, _ in registered] == ["post_run_cell"]

@@ -1,5 +1,6 @@
 """Faults never reach the training loop, and an interrupted run leaves a readable screen
 or log: the last progress state kept, the traceback on clean lines."""
+import io
 import math
 import random
 import subprocess
@@ -264,3 +265,57 @@ def test_a_forked_worker_gets_its_own_streams_and_lock(make_setup):
     assert os.read(read_end, 100) == b"1"
     os.waitpid(pid, 0)
     bar.done({"loss": 0.5})
+
+
+SCRIPT_PRINTS_INTO_A_CLOSED_PIPE = r"""
+import sys, time
+from ideconsole.console import get_console
+from ideconsole.progress import Progress
+console = get_console()
+for epoch in (1, 2):
+    console.write("Epoch %d/2\n" % epoch)
+    bar = Progress(20, console=console)
+    for step in range(1, 21):
+        bar.update(step, {"loss": 0.5})
+        if epoch == 1 and step == 1:
+            time.sleep(0.5)  # the reader has gone by now
+    print("on_epoch_end: saving checkpoint %d" % epoch)
+    bar.done({"loss": 0.5})
+print("after training")
+sys.stderr.write("training finished\n")
+"""
+
+
+@pytest.mark.parametrize("env", [{}, {"PYCHARM_HOSTED": "1"}], ids=["log", "pycharm"])
+def test_the_scripts_own_print_into_a_closed_pipe_does_not_stop_training(env):
+    env = dict(clean_environment(), PYTHONUNBUFFERED="1", **env)
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT_PRINTS_INTO_A_CLOSED_PIPE],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdout.readline() == b"Epoch 1/2\n"
+    process.stdout.close()  # `| head -1`
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, errors
+    assert errors == "training finished\n"
+
+
+UNENCODABLE_PRINTS = r"""
+import sys
+from ideconsole.progress import Progress
+bar = Progress(3)
+bar.update(1, {"loss": 0.5})
+print("during the bar \u2705 caf\u00e9")
+bar.done({"loss": 0.5})
+if hasattr(sys.stdout, "reconfigure"):  # Python 3.7+: a stream's errors can be changed
+    print("after the bar \u2705")
+"""
+
+
+@pytest.mark.parametrize("columns", [None, 60], ids=["log", "terminal"])
+def test_a_print_the_console_cannot_encode_is_escaped_with_or_without_a_bar(columns):
+    code, output = run([sys.executable, "-c", UNENCODABLE_PRINTS], columns=columns,
+                       env={"PYTHONIOENCODING": "ascii"})
+    lines = VT(columns=60).feed_all([output]).lines() if columns else LogReader().feed_all([output]).lines()
+    assert code == 0, output
+    assert "during the bar \\u2705 caf\\xe9" in lines
+    if hasattr(io.TextIOWrapper, "reconfigure"):  # Python 3.7+: a stream's errors can be changed
+        assert lines[-1] == "after the bar \\u2705", lines
