@@ -80,7 +80,8 @@ class Console:
     `console`, `mode`, `interval` and `other_ranks` override detection, like the
     environment variables IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
     IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture_fds` (IDECONSOLE_CAPTURE_FDS)
-    owns descriptors 1 and 2 while a status line is up (see `descriptors`).
+    owns descriptors 1 and 2 while a status line is up (see `descriptors`). In a `with`
+    block it is closed at the end: what is in progress ends and the streams are put back.
     """
 
     def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,
@@ -111,7 +112,6 @@ class Console:
         self._broken = self.stream is None
         self._saved = None         # what activation replaced, to put it back
         self._final_line = None    # see attach(): a weak reference to it
-        self._abandoned = []       # final lines of bars collected before their end (see abandoned())
         self._retired = None       # the proxies last put back (see _deactivate)
         for stream in (self.stream, self.stderr):
             _compat.escape_unencodable(stream)
@@ -207,7 +207,9 @@ class Console:
     def attach(self, final_line: Optional[Callable[[], str]]) -> None:
         """A bar begins. `final_line`: what to write as the last line if the process stops
         before the bar is done (an exception, Ctrl-C, sys.exit): the bar's latest state.
-        Held weakly, so that a bar dropped without an end can be collected. None detaches."""
+        A bound method is held weakly: once its bar is collected without an end (no done(),
+        a caught exception), the next write ends it, leaving its line as it is on screen,
+        instead of keeping it pinned under all later output. None detaches."""
         self._final_line = _weak(final_line)
         if final_line is not None:
             _install_excepthook()
@@ -220,12 +222,6 @@ class Console:
         """Undo attach(final_line), if nothing else was attached since."""
         if self._final_line is not None and self._final_line() == final_line:
             self._final_line = None
-
-    def abandoned(self, text: str) -> None:
-        """A bar was collected before its end (no done(), no `with`): `text`, its latest
-        state, ends it at the next write. Safe to call from a finalizer in any thread:
-        it only appends to a list, never takes the lock."""
-        self._abandoned.append(text)
 
     def close(self) -> None:
         """End what is in progress, keeping its latest state as a permanent line (also in
@@ -309,13 +305,14 @@ class Console:
         return "" if self._at_line_start or self._shown else "\n"
 
     def _settle(self) -> None:
-        """End a bar that was collected before its end, unless another one has begun."""
-        if not self._abandoned:
-            return
-        text, self._abandoned[:] = self._abandoned[-1], []
-        if self._active and (self._final_line is None or self._final_line() is None):
+        """End the status line of a bar that was collected before its end. Checked here,
+        by whoever writes next, rather than in a finalizer: the collector may run in any
+        thread, even one holding the lock in the middle of a write."""
+        final_line = self._final_line
+        if final_line is not None and final_line() is None:
             self._final_line = None
-            self.finish(text)
+            if self._active:
+                self.finish()
 
     def _prepare(self, text: str) -> str:
         text = self._tag + str(text).replace("\r", "").replace("\n", " ")

@@ -98,22 +98,12 @@ class Progress:
 
     def __exit__(self, kind, value, traceback) -> None:
         """The end of a `with` block: done() after a normal end; after an exception the
-        latest state stays as a line (stop())."""
+        latest state stays as a line (stop()). A bar dropped without either is ended by its
+        console once it has been collected (see Console.attach)."""
         if kind is None:
             self.done()
         else:
             self.stop()
-
-    def __del__(self) -> None:
-        """A bar dropped without an end (no done(), a caught exception) ends at its
-        console's next write instead of staying pinned under all later output. The
-        collector may run this in any thread, even one holding the console's lock: it
-        only hands the latest state over and never raises."""
-        try:
-            if not self._finished and self.verbose == 1:
-                self.console.abandoned(self._interrupted_line())
-        except Exception:
-            pass
 
     def update(self, step: int, values=None) -> None:
         """Record progress; draw when a redraw is due. Steps going backwards (updates
