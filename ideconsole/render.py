@@ -116,9 +116,11 @@ def _bold(text: str, look: Look) -> str:
     return BOLD + text + RESET if look.color else text
 
 
+METRIC = " - %s: %s"
+
+
 def _metrics(values, names_short: bool) -> str:
-    return "".join(" - %s: %s" % (abbreviate(name) if names_short else name, value)
-                   for name, value in values)
+    return "".join(METRIC % (abbreviate(name) if names_short else name, value) for name, value in values)
 
 
 class _Head:
@@ -244,7 +246,7 @@ class _Metrics:
         if sums is None:
             loss, others = 0, [0]
             for (name, value), is_loss in zip(self.values, self.is_loss):
-                text = " - %s: %s" % (abbreviate(name) if short_names else name, value)
+                text = METRIC % (abbreviate(name) if short_names else name, value)
                 cells = len(text) if self.exact else cell_width(text, self._ambiguous_wide)
                 if is_loss:
                     loss += cells
@@ -277,6 +279,7 @@ def fitted_line(state: State, look: Look, width: Optional[int], ambiguous_wide: 
             if metrics.cells(short_names, kept) > room:
                 continue
             line = head.text(bar_width, per_step, show_time) + _metrics(metrics.kept(kept), short_names)
+            # not printable ASCII: measured, as an escape code in a value may span two metrics
             if metrics.exact or cell_width(line, ambiguous_wide) <= width:
                 return line
     count = _count(state).strip()
