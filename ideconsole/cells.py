@@ -42,30 +42,47 @@ def cell_width(text: str, ambiguous_wide: bool = False) -> int:
 
 def truncate(text: str, width: int, ambiguous_wide: bool = False, ellipsis: str = "...") -> str:
     """Cut `text` to at most `width` cells, ending with `ellipsis` when cut. Escape codes
-    are kept (they take no room) and a reset is appended if any colour was open."""
+    are kept (they take no room) and a reset is appended if any colour was open. A word
+    with a digit in it is left out whole rather than cut: `18/2` or `0.80` would mislead."""
     if cell_width(text, ambiguous_wide) <= width:
         return text
     room = width - cell_width(ellipsis, ambiguous_wide)
     if room < 0:
         ellipsis, room = "", width
     out, used, position = [], 0, 0
-    for match in ANSI.finditer(text):
-        used, stop = _take(text[position:match.start()], room, used, ambiguous_wide, out)
-        if stop:
+    for match in list(ANSI.finditer(text)) + [None]:
+        end = match.start() if match else len(text)
+        used, stop = _take(text, position, end, room, used, ambiguous_wide, out)
+        if stop is not None:
+            _drop_cut_number(out, strip_ansi(text[stop:]))
             break
-        out.append(match.group())
-        position = match.end()
-    else:
-        _take(text[position:], room, used, ambiguous_wide, out)
+        if match:
+            out.append(match.group())
+            position = match.end()
     result = "".join(out) + ellipsis
     return result + "\x1b[0m" if "\x1b[" in result else result
 
 
-def _take(chunk, room, used, ambiguous_wide, out):
-    for char in chunk:
-        cells = _char_cells(char, ambiguous_wide)
+def _take(text, start, end, room, used, ambiguous_wide, out):
+    """Characters of text[start:end] while they fit; the index of the first that does not."""
+    for index in range(start, end):
+        cells = _char_cells(text[index], ambiguous_wide)
         if used + cells > room:
-            return used, True
-        out.append(char)
+            return used, index
+        out.append(text[index])
         used += cells
-    return used, False
+    return used, None
+
+
+def _drop_cut_number(out, rest: str) -> None:
+    """Take back the word cut at the end of `out` (`rest` is what was left out) when it
+    holds a digit. Escape codes in it stay."""
+    if not rest or rest[0].isspace():
+        return
+    start = len(out)
+    while start and (out[start - 1].startswith("\x1b") or not out[start - 1].isspace()):
+        start -= 1
+    word = out[start:]
+    visible = "".join(item for item in word if not item.startswith("\x1b")) + rest.split(None, 1)[0]
+    if any(char.isdigit() for char in visible):
+        out[start:] = [item for item in word if item.startswith("\x1b")]

@@ -12,11 +12,16 @@ from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_lin
 
 def to_number(value):
     """A metric value as a plain number where it is one (tensors, numpy scalars and
-    arrays are reduced to their mean), otherwise as it came."""
+    arrays are reduced to their mean), otherwise as it came (an empty array, which has
+    no mean, is shown as text)."""
+    if type(value) is float:  # most often, and every redraw converts each metric
+        return value
     try:
         if hasattr(value, "numpy"):
             value = value.numpy()
         if hasattr(value, "ndim") and getattr(value, "ndim", 0) > 0:
+            if getattr(value, "size", None) == 0:
+                return value
             value = value.mean()
         return float(value)
     except Exception:
@@ -79,14 +84,14 @@ class Progress:
         self._start = clock()
         self._step = 0
         self._values = None          # the latest metrics, as given (not yet converted)
-        self._first = None           # (time, step) of the first drawn step: compiling and
-                                     # warming up make step 1 slow, so rates count from here
+        self._first = None           # (time, step) of the first update: compiling and warming
+                                     # up make step 1 slow, so rates count from its end, as Keras's
         self._next = self._start + (self.console.interval if not self.console.redraws else 0.0)
         if verbose != 1:
             self._next = float("inf")  # verbose 0 and 2 draw nothing until done()
+        self._due, self._next = self._next, float("-inf")  # the first update only notes its time
         self._lock = threading.Lock()
         self._finished = False
-        self._fit = None             # ((width, number of metrics), level) of the last line
         profile = self.console.profile
         self._look = Look(unicode=profile.unicode, color=profile.color != "none",
                           lines=not self.console.redraws, flavour=flavour)
@@ -163,9 +168,13 @@ class Progress:
         if not self._lock.acquire(blocking=False):
             return  # another thread is drawing a step at least as recent
         try:
+            now = self._clock()
+            if self._first is None:
+                self._first, self._next = (now, self._step), self._due
+                if now < self._due:
+                    return
             if self._finished or (self._look.lines and self.total and self._step >= self.total):
                 return  # in a log, the final line follows at once
-            now = self._clock()
             self._next = now + self.console.interval
             state = self._state(now)
             if self._look.lines:
@@ -178,17 +187,12 @@ class Progress:
             self._lock.release()
 
     def _fitted(self, state: State) -> str:
-        width = self.console.width()
-        key = (width, len(state.values))
-        start = self._fit[1] if self._fit and self._fit[0] == key else 0
-        line, level = fitted_line(state, self._look, width, self.console.profile.ambiguous_wide, start)
-        self._fit = (key, level)
-        return line
+        return fitted_line(state, self._look, self.console.width(), self.console.profile.ambiguous_wide)
 
     def _state(self, now: Optional[float] = None) -> State:
         now = self._clock() if now is None else now
         elapsed = now - self._start
-        if self._first is None and self._step:
+        if self._first is None and self._step:  # done() with no update before it
             self._first = (now, self._step)
         first_time, first_step = self._first or (self._start, 0)
         if self._step > first_step:

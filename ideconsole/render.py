@@ -2,15 +2,19 @@
 
 Numbers are formatted as Keras formats them. A transient line is fitted to a width by
 giving things up in order of importance: the bar narrows, the time per step goes, metric
-names are abbreviated, extra metrics are dropped, the bar goes; the step count and the
-loss stay. A final line is never cut.
+names are abbreviated, extra metrics are dropped, the bar, the time and then the loss go;
+the step count goes last, and no number is ever cut. A final line is never cut.
 """
 import math
-from typing import NamedTuple, Optional, Sequence, Tuple
+import re
+from bisect import bisect_right
+from functools import lru_cache
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .cells import cell_width
 
 BOLD, GREEN, WHITE, RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
+DONE, LEFT = "\u2501", "\u2500"  # heavy and light rules: told apart without colour too
 ABBREVIATIONS = (("validation", "val"), ("accuracy", "acc"), ("categorical", "cat"),
                  ("sparse", "sp"), ("mean_squared_error", "mse"), ("mean_absolute_error", "mae"),
                  ("crossentropy", "xent"), ("precision", "prec"), ("recall", "rec"))
@@ -46,18 +50,27 @@ def format_value(value) -> str:
     except (TypeError, ValueError, OverflowError):
         text = str(value)
         return text if len(text) <= 40 else text[:37] + "..."
+    if 1e-3 < abs(number) < 1e12:
+        return "%.4f" % number
     if math.isnan(number) or math.isinf(number):
         return str(number)
-    return "%.4f" % number if 1e-3 < abs(number) < 1e12 else "%.4e" % number
+    return "%.4e" % number
 
 
 def format_eta(seconds: float) -> str:
-    seconds = max(int(seconds), 0) if math.isfinite(seconds) else 0
+    """Time left, as every Keras shows it: whole seconds cut down, "1:05" past a minute."""
+    seconds = max(seconds, 0) if math.isfinite(seconds) else 0
     if seconds > 3600:
         return "%d:%02d:%02d" % (seconds // 3600, (seconds % 3600) // 60, seconds % 60)
     if seconds > 60:
         return "%d:%02d" % (seconds // 60, seconds % 60)
     return "%ds" % seconds
+
+
+def format_elapsed(seconds: float) -> str:
+    """Time since the start, as every Keras shows it (Keras 3, tf_keras and Keras 2.2
+    alike): seconds rounded, "65s" past a minute too."""
+    return "%.0fs" % seconds if math.isfinite(seconds) and seconds > 0 else "0s"
 
 
 def format_per_step(seconds: float, unit: str = "step") -> str:
@@ -70,6 +83,7 @@ def format_per_step(seconds: float, unit: str = "step") -> str:
     return "%.0fus/%s" % (seconds * 1e6, unit)
 
 
+@lru_cache(maxsize=1024)
 def abbreviate(name: str) -> str:
     for long, short in ABBREVIATIONS:
         name = name.replace(long, short)
@@ -89,10 +103,10 @@ def _bar(state: State, width: int, look: Look) -> str:
     done = min(max(state.step / state.total, 0.0), 1.0)
     filled = int(width * done)
     if look.unicode:
-        head, tail = "\u2501" * filled, "\u2501" * (width - filled)
-        if look.color:
+        if look.color:  # Keras 3's look: one rule, green then white
+            head, tail = DONE * filled, DONE * (width - filled)
             return "".join(color + part + RESET for color, part in ((GREEN, head), (WHITE, tail)) if part)
-        return head + tail
+        return DONE * filled + LEFT * (width - filled)
     if filled < width and state.step < state.total:
         return "[" + "=" * max(filled - 1, 0) + ">" + "." * (width - max(filled, 1)) + "]"
     return "[" + "=" * width + "]"
@@ -102,9 +116,50 @@ def _bold(text: str, look: Look) -> str:
     return BOLD + text + RESET if look.color else text
 
 
+METRIC = " - %s: %s"
+
+
 def _metrics(values, names_short: bool) -> str:
-    return "".join(" - %s: %s" % (abbreviate(name) if names_short else name, value)
-                   for name, value in values)
+    return "".join(METRIC % (abbreviate(name) if names_short else name, value) for name, value in values)
+
+
+class _Head:
+    """What a line shows before its metrics: the count, the bar, the time and the time per
+    step, made once for every level a line tries. Their cells are counted, not measured:
+    all of it is ASCII but the bar, whose cells are known."""
+
+    def __init__(self, state: State, look: Look, final: bool = False, ambiguous_wide: bool = False):
+        self.state, self.look = state, look
+        self.count = _count(state)
+        elapsed = final or state.total is None
+        time_text = (format_elapsed(state.elapsed) if elapsed
+                     else format_eta(state.per_step * (state.total - state.step)))
+        self.time = time_text if look.unicode else ("- " if elapsed else "- ETA: ") + time_text
+        self.per_step = format_per_step(state.per_step)
+        self._bar_cell = 2 if look.unicode and ambiguous_wide else 1
+
+    def text(self, bar_width: int, per_step: bool, show_time: bool) -> str:
+        """The count is padded to keep the bar in place, and so only when a bar is asked for."""
+        look = self.look
+        parts = [_bold(self.count if bar_width else self.count.strip(), look)]
+        bar = _bar(self.state, bar_width, look)
+        if bar:
+            parts.append(bar)
+        if show_time:
+            parts.append(_bold(self.time, look) if look.unicode else self.time)
+        if per_step:
+            parts.append(self.per_step)
+        return " ".join(parts)
+
+    def cells(self, bar_width: int, per_step: bool, show_time: bool) -> int:
+        cells = len(self.count if bar_width else self.count.strip())
+        if self.state.total and bar_width > 0:
+            cells += 1 + (bar_width * self._bar_cell if self.look.unicode else bar_width + 2)
+        if show_time:
+            cells += 1 + len(self.time)
+        if per_step:
+            cells += 1 + len(self.per_step)
+        return cells
 
 
 def progress_line(state: State, look: Look, final: bool = False, bar_width: Optional[int] = None,
@@ -114,20 +169,7 @@ def progress_line(state: State, look: Look, final: bool = False, bar_width: Opti
     values = state.values if values is None else values
     if bar_width is None:
         bar_width = 20 if look.unicode else 30
-    remaining = state.per_step * (state.total - state.step) if state.total else 0.0
-    time_text = format_eta(state.elapsed if final or state.total is None else remaining)
-    parts = [_bold(_count(state), look)]
-    bar = _bar(state, bar_width, look)
-    if bar:
-        parts.append(bar)
-    if show_time:
-        if look.unicode:
-            parts.append(_bold(time_text, look))
-        else:
-            parts.append(("- " if final or state.total is None else "- ETA: ") + time_text)
-    if per_step:
-        parts.append(format_per_step(state.per_step))
-    return " ".join(parts) + _metrics(values, short_names)
+    return _Head(state, look, final).text(bar_width, per_step, show_time) + _metrics(values, short_names)
 
 
 def log_line(state: State, final: bool = False) -> str:
@@ -140,7 +182,7 @@ def log_line(state: State, final: bool = False) -> str:
     else:
         parts.append("%d/Unknown" % state.step)
     if final or not state.total:
-        parts.append(format_eta(state.elapsed))
+        parts.append(format_elapsed(state.elapsed))
     else:
         parts.append("ETA " + format_eta(state.per_step * (state.total - state.step)))
     parts.append(format_per_step(state.per_step))
@@ -149,38 +191,99 @@ def log_line(state: State, final: bool = False) -> str:
 
 def summary_line(state: State) -> str:
     """verbose=2: one plain line per epoch, as Keras 3 writes it."""
-    parts = [_count(state).strip(), format_eta(state.elapsed), format_per_step(state.per_step)]
+    parts = [_count(state).strip(), format_elapsed(state.elapsed), format_per_step(state.per_step)]
     return " - ".join(parts) + _metrics(state.values, False)
 
 
-def _levels(state: State, look: Look):
-    """Ways to draw the line, each giving up a little more than the one before."""
+FEWER = -1  # the levels that keep the loss and fewer and fewer of the other metrics
+
+
+def _levels(look: Look):
+    """Ways to draw the line, each giving up a little more than the one before: (bar
+    width, time per step?, short names?, metrics kept, time?). Metrics kept: None for
+    all, FEWER, or a number of metrics other than the loss."""
     bar = 20 if look.unicode else 30
-    yield {}
-    yield dict(bar_width=bar // 2)
-    yield dict(bar_width=10, per_step=False)
-    yield dict(bar_width=6, per_step=False, short_names=True)
-    values = list(state.values)
-    others = [item for item in values if item[0] != "loss"]
-    for keep in range(len(others) - 1, -1, -1):
-        kept = others[:keep]
-        trimmed = [item for item in values if item[0] == "loss" or item in kept] or values[:1]
-        yield dict(bar_width=6, per_step=False, short_names=True, values=trimmed)
-    loss = [item for item in values if item[0] == "loss"] or values[:1]
-    yield dict(bar_width=0, per_step=False, short_names=True, values=loss)
-    yield dict(bar_width=0, per_step=False, short_names=True, values=loss, show_time=False)
+    yield bar, True, False, None, True
+    yield bar // 2, True, False, None, True
+    yield 10, False, False, None, True
+    yield 6, False, True, None, True
+    yield 6, False, True, FEWER, True
+    yield 0, False, True, 0, True
+    yield 0, False, True, 0, False
 
 
-def fitted_line(state: State, look: Look, width: Optional[int], ambiguous_wide: bool = False,
-                start: int = 0) -> Tuple[str, int]:
-    """The richest transient line that fits in `width` cells (all of it when None), and
-    its level. Redraws pass the last level as `start`: the same width and metrics give the
-    same level, so a redraw usually renders one line, not six."""
-    line, level = "", 0
-    for level, options in enumerate(_levels(state, look)):
-        if level < start:
-            continue
-        line = progress_line(state, look, **options)
-        if width is None or cell_width(line, ambiguous_wide) <= width:
-            break
-    return line, level  # what still does not fit is cut by Console.status
+PLAIN = re.compile(r"[ -~]*\Z")  # printable ASCII: one cell per character
+
+
+class _Metrics:
+    """The metrics of one line with the cells each takes, so that the width of every
+    level is a sum: a redraw measures each metric once, however many levels there are.
+    The loss (or the first metric when there is none) is kept to the end."""
+
+    def __init__(self, values: Sequence[Tuple[str, str]], ambiguous_wide: bool):
+        self.values = values
+        self.is_loss = [name == "loss" for name, _ in values]
+        if values and not any(self.is_loss):
+            self.is_loss[0] = True
+        self.others = len(values) - sum(self.is_loss)
+        # printable ASCII throughout (as metrics nearly always are): the sums are exact
+        self.exact = PLAIN.match("".join(name + value for name, value in values)) is not None
+        self._ambiguous_wide = ambiguous_wide
+        self._sums = {}  # short names? -> (cells of the loss, cells of the first k others for each k)
+
+    def cells(self, short_names: bool, keep: Optional[int]) -> int:
+        loss, others = self._measured(short_names)
+        return loss + others[self.others if keep is None else keep]
+
+    def fewer(self, short_names: bool, room: int) -> range:
+        """How many other metrics to try keeping, most first: none that cannot fit."""
+        loss, others = self._measured(short_names)
+        most = bisect_right(others, room - loss) - 1
+        return range(min(most, self.others - 1), -1, -1)
+
+    def _measured(self, short_names: bool) -> Tuple[int, List[int]]:
+        sums = self._sums.get(short_names)
+        if sums is None:
+            loss, others = 0, [0]
+            for (name, value), is_loss in zip(self.values, self.is_loss):
+                text = METRIC % (abbreviate(name) if short_names else name, value)
+                cells = len(text) if self.exact else cell_width(text, self._ambiguous_wide)
+                if is_loss:
+                    loss += cells
+                else:
+                    others.append(others[-1] + cells)
+            sums = self._sums[short_names] = (loss, others)
+        return sums
+
+    def kept(self, keep: Optional[int]) -> Sequence[Tuple[str, str]]:
+        if keep is None:
+            return self.values
+        kept = []
+        for item, is_loss in zip(self.values, self.is_loss):
+            if is_loss or keep > 0:
+                kept.append(item)
+                keep -= 0 if is_loss else 1
+        return kept
+
+
+def fitted_line(state: State, look: Look, width: Optional[int], ambiguous_wide: bool = False) -> str:
+    """The richest transient line that fits in `width` cells (all of it when None). Past
+    the last level, the step count alone, then the step alone, then nothing: a number is
+    never cut."""
+    if width is None:
+        return progress_line(state, look)
+    head, metrics = _Head(state, look, False, ambiguous_wide), _Metrics(state.values, ambiguous_wide)
+    for bar_width, per_step, short_names, keep, show_time in _levels(look):
+        room = width - head.cells(bar_width, per_step, show_time)
+        for kept in metrics.fewer(short_names, room) if keep == FEWER else (keep,):
+            if metrics.cells(short_names, kept) > room:
+                continue
+            line = head.text(bar_width, per_step, show_time) + _metrics(metrics.kept(kept), short_names)
+            # not printable ASCII: measured, as an escape code in a value may span two metrics
+            if metrics.exact or cell_width(line, ambiguous_wide) <= width:
+                return line
+    count = _count(state).strip()
+    for text in (count, count.split("/")[0]):
+        if cell_width(text, ambiguous_wide) <= width:
+            return _bold(text, look)
+    return ""

@@ -14,6 +14,7 @@ Needs TensorFlow with Keras 3 and tf_keras; tqdm, rich and jax are optional. Sec
   5  import time and peak memory, in fresh interpreters
   6  bytes written per second of training, per console, over a simulated fit
   7  log volume of a real multi-epoch fit() redirected to a file (tests/fit_script.py)
+  8  one redraw with 10, 60 and 240 metrics on an 80-column terminal, ideconsole vs Keras 3
 
 Simulated epochs run on a fake clock (a fixed time per step), so their output is the same on
 every machine. The table goes to stdout, progress notes to stderr.
@@ -50,19 +51,22 @@ SECTIONS = {
     "5": "import, memory",
     "6": "bytes/s",
     "7": "log volume",
+    "8": "many metrics",
 }
 GOAL_US_PER_CALL = 0.3
 GOAL_VS_KERAS3 = 6.0
 GOAL_VS_TF_KERAS = 50.0
 GOAL_FIT_RATIO = 0.99
 REDRAWS_PER_SECOND = 20   # every logger here redraws at most every 50 ms on a VT terminal
+MANY_METRICS = (10, 60, 240)  # section 8: 240 is a multi-output model's metrics with val_ copies
+GOAL_MANY_VS_KERAS3 = 1.0     # section 8: at 240 metrics, a redraw no dearer than Keras 3's own
 
 
 class Config(NamedTuple):
     repeats: int          # medians of this many repeats (sections 1, 3, 5)
     calls: int            # section 1: calls per timed loop, at most
     loop_s: float         # section 1: seconds per timed loop for the slower callbacks
-    redraws: int          # section 1: calls per timed loop on the redraw path
+    redraws: int          # sections 1 and 8: calls per timed loop on the redraw path
     fit_steps: int        # section 3: steps per epoch
     fit_epochs: int       # section 3: epochs per fit() (the first is not counted)
     log_epochs: int       # section 7
@@ -866,6 +870,48 @@ def section_log_volume(cfg: Config) -> List[Row]:
     return rows
 
 
+# -- 8: one redraw with many metrics -------------------------------------------------------------
+
+
+def many_logs(count: int) -> Dict[str, float]:
+    """`count` metrics as a multi-output model logs them: the loss, then each output's."""
+    logs = {"loss": 0.5}
+    for index in range(count - 1):
+        logs["output_{}_{}".format(index // 4, METRICS[1 + index % 4])] = 0.1 + index * 1e-3
+    return logs
+
+
+def section_many_metrics(cfg: Config) -> List[Row]:
+    """Every call redraws (fake clock), on an 80-column terminal: ideconsole fits the line to
+    the width, Keras draws it whole and lets the terminal wrap it."""
+    import keras
+
+    from ideconsole.keras import ProgbarLogger as Keras3Logger
+
+    ours, stock = "ideconsole.keras ProgbarLogger", "keras.callbacks.ProgbarLogger"
+    devnull = open(os.devnull, "w")
+
+    def ours_on_80_columns():
+        return Keras3Logger(console=ide_console(devnull, "vt"))
+
+    with devnull, redirect_stdout(devnull):
+        cases = []
+        for count in MANY_METRICS:
+            logs = many_logs(count)
+            cases += [Case("{} {}".format(count, ours), ours_on_80_columns, logs),
+                      Case("{} {}".format(count, stock), keras.callbacks.ProgbarLogger, logs)]
+        redraw = timed_cases(cases, {case.name: cfg.redraws for case in cases}, cfg.repeats, redraw=True)
+    rows = []
+    for count in MANY_METRICS:
+        mine, keras3 = redraw["{} {}".format(count, ours)], redraw["{} {}".format(count, stock)]
+        ratio = mine / keras3
+        rows.append(Row("8", "one redraw, {} metrics: {}".format(count, ours),
+                        "{:.1f} µs/redraw (n={})".format(mine, cfg.redraws),
+                        "{}: {:.1f} µs; ideconsole's costs {:.2f}x this".format(stock, keras3, ratio),
+                        at_most(ratio, GOAL_MANY_VS_KERAS3, "x") if count == MANY_METRICS[-1] else ""))
+    return rows
+
+
 # -- the table ----------------------------------------------------------------------------------
 
 
@@ -907,7 +953,7 @@ def table(rows: List[Row], titles=("section", "case", "result", "compared", "goa
 def run_section(key: str, cfg: Config, quick: bool) -> List[Row]:
     runners = {"1": section_skip_path, "2": section_conversions, "3": section_fit,
                "4": lambda c: section_jax(c, quick), "5": section_imports, "6": section_bytes,
-               "7": section_log_volume}
+               "7": section_log_volume, "8": section_many_metrics}
     started = time.perf_counter()
     note("section {} ({})...".format(key, SECTIONS[key]))
     try:

@@ -38,3 +38,10 @@ def test_truncate_never_splits_a_wide_character_past_the_width():
 def test_short_text_is_untouched():
     assert truncate("abc", 3) == "abc"
     assert truncate("abcd", 2) == "ab"
+
+
+def test_truncate_leaves_a_number_out_rather_than_cut_it():
+    line = "\x1b[1m18/200\x1b[0m - loss: 0.8123 - val_loss: 0.9000"
+    assert [strip_ansi(truncate(line, width)) for width in (4, 9, 21, 24, 30)] == [
+        "...", "18/200...", "18/200 - loss: ...", "18/200 - loss: 0.8123...",
+        "18/200 - loss: 0.8123 - val..."]
