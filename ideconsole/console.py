@@ -153,7 +153,7 @@ class Console:
             out, self._shown = self._strategy.draw(self._shown, text, cells)
             self._line = text
             self._emit(self._out, lead + out)
-            self._at_line_start = not self.redraws
+            self._at_line_start = not self.redraws or not self._shown  # an empty line leaves column 0
 
     def finish(self, text: Optional[str] = None) -> None:
         """Make the status line permanent, as `text` if given (never cut to the width),
