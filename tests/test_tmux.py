@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from conftest import flavour_params
 from test_pty import clean_environment
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
@@ -20,8 +21,20 @@ STEP = re.compile(r"(?:^|\s)(\d+)/(\d+) ")  # a step count anywhere in a row
 
 # A training that stops at given steps until the test has done what it does there (resize
 # the window) and lets it go on, so the resize lands mid-epoch whatever the machine's load.
-TRAINING = r"""
-import os, sys, time
+PAUSE = r"""
+import os, time
+def pause(number):
+    time.sleep(0.1)  # a redraw is due after a pause: the next update draws
+    name = "pause-%d" % number
+    open(name, "w").close()
+    while not os.path.exists(name + ".done"):
+        time.sleep(0.02)
+    with open(name + ".done") as file:
+        columns = int(file.read() or 0)
+    while columns and os.get_terminal_size(1).columns != columns:
+        time.sleep(0.02)  # as a terminal that resizes its screen and pty at once
+"""
+TRAINING = PAUSE + r"""
 from ideconsole.progress import Progress
 pauses = {pauses!r}   # (epoch, step) -> pause number
 prints = {prints!r}   # (epoch, step) at which the training loop prints a line
@@ -36,16 +49,37 @@ for epoch in (1, 2):
         if (epoch, step) in prints:
             print("a line from the training loop")
         if (epoch, step) in pauses:
-            time.sleep(0.1)  # a redraw is due after a pause: the next update draws
-            name = "pause-%d" % pauses[epoch, step]
-            open(name, "w").close()
-            while not os.path.exists(name + ".done"):
-                time.sleep(0.02)
-            with open(name + ".done") as file:
-                columns = int(file.read() or 0)
-            while columns and os.get_terminal_size(1).columns != columns:
-                time.sleep(0.02)  # as a terminal that resizes its screen and pty at once
+            pause(pauses[epoch, step])
     bar.done({{"accuracy": 0.5, "loss": 0.25, "val_loss": 0.3}})
+print("training done")
+"""
+KERAS_TRAINING = PAUSE + r"""
+import sys
+flavour = sys.argv[1]
+if flavour == "tf_keras":
+    import tf_keras as keras
+    from ideconsole.tf_keras import ProgbarLogger
+else:
+    import keras
+    from ideconsole.keras import ProgbarLogger
+import numpy as np
+pauses = {pauses!r}
+x = np.random.RandomState(0).rand(30 * 8, 8).astype("float32")
+y = (x.sum(axis=1) > 4).astype("float32")
+model = keras.models.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(8,)),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+
+class Steps(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.01)
+        if (self.epoch, batch + 1) in pauses:
+            pause(pauses[self.epoch, batch + 1])
+
+model.fit(x, y, batch_size=8, epochs=2, validation_data=(x[:32], y[:32]),
+          callbacks=[Steps(), ProgbarLogger()])
 print("training done")
 """
 
@@ -126,13 +160,17 @@ def pane(tmp_path):
         made.close()
 
 
-def train(pane, steps_actions, prints=(), preamble=0, in_step=False):
-    """Run TRAINING in the pane; at each (epoch, step) of steps_actions, do its actions:
-    a width to resize to, or several in a row (no redraw between them). tmux tells the
-    program about a resize up to 250 ms after it rewrapped; in_step: wait until it has."""
+def train(pane, steps_actions, prints=(), preamble=0, in_step=False, keras=None):
+    """Run TRAINING (or KERAS_TRAINING with that flavour) in the pane; at each (epoch, step)
+    of steps_actions, do its actions: a width to resize to, or several in a row (no redraw
+    between them). tmux tells the program about a resize up to 250 ms after it rewrapped;
+    in_step: wait until it has."""
     pauses = {where: number for number, where in enumerate(sorted(steps_actions))}
-    script = TRAINING.format(pauses=pauses, prints=set(prints), preamble=preamble)
-    pane.run([sys.executable, "-c", script])
+    if keras:
+        pane.run([sys.executable, "-c", KERAS_TRAINING.format(pauses=pauses), keras])
+    else:
+        script = TRAINING.format(pauses=pauses, prints=set(prints), preamble=preamble)
+        pane.run([sys.executable, "-c", script])
     for where, number in sorted(pauses.items(), key=lambda item: item[1]):
         marker = os.path.join(pane.directory, "pause-%d" % number)
         pane.wait(lambda marker=marker: os.path.exists(marker),
@@ -148,16 +186,21 @@ def assert_one_clean_line_per_epoch(pane, epochs=2, printed=0, last="training do
     """What a person scrolling back sees: the headers, what the loop printed and one final
     line per epoch, nothing left of a bar, with and without joining wrapped rows."""
     joined = pane.capture(joined=True)
-    before = ["what came before the training %d" % number for number in range(preamble)]
-    assert joined[:preamble] == before, joined
-    joined = joined[preamble:]
+    if preamble is None:  # whatever came before the first header (TensorFlow's start-up)
+        first = "Epoch 1/{}".format(epochs)
+        joined = joined[joined.index(first):] if first in joined else joined
+    else:
+        before = ["what came before the training %d" % number for number in range(preamble)]
+        assert joined[:preamble] == before, joined
+        joined = joined[preamble:]
     expected_headers = ["Epoch {}/{}".format(epoch, epochs) for epoch in range(1, epochs + 1)]
     assert [line for line in joined if line.startswith("Epoch ")] == expected_headers, joined
     finals = [line for line in joined if FINAL.match(line)]
     assert len(finals) == epochs and all("val_loss" in line for line in finals), joined
     assert joined.count("a line from the training loop") == printed, joined
     others = [line for line in joined if line not in expected_headers + finals
-              and line not in ("a line from the training loop", last)]
+              and line not in ("a line from the training loop", last)
+              and not line.startswith("WARNING:tensorflow:")]  # tf_keras: "callback is slow"
     assert others == [], joined
     assert joined[-1] == last if last else FINAL.match(joined[-1]), joined
     # Unjoined, a final line wider than the pane takes several rows; any other row with a
@@ -197,6 +240,13 @@ def test_cursor_up_redraws_on_a_terminal_that_reflows(pane, name):
     terminal = pane(columns, resize="reflow")
     train(terminal, actions, prints, preamble, in_step=True)
     assert_one_clean_line_per_epoch(terminal, printed=len(prints), preamble=preamble)
+
+
+@pytest.mark.parametrize("flavour", flavour_params(("keras3", "tf_keras")))
+def test_a_keras_fit_narrowed_and_widened_mid_epoch(pane, flavour):
+    terminal = pane(80)
+    train(terminal, {(1, 10): [45], (1, 20): [80], (2, 15): [50]}, keras=flavour)
+    assert_one_clean_line_per_epoch(terminal, preamble=None)
 
 
 def test_demo_resized_while_it_draws(pane):
