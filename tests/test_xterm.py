@@ -124,3 +124,14 @@ def test_report_says_xterm_truncates(xterm):
     window.wait(lambda: os.path.exists(window.printed) and window.exited(), "the report")
     report = "\n".join(window.rows())
     assert "resize          truncate         xterm keeps rows as they are" in report, report
+
+
+def test_a_status_line_keeps_its_last_character(xterm):
+    """A row filled to the last column leaves the cursor waiting there, where ESC[K erases
+    the character just written: status lines stop one column short."""
+    code = ("from ideconsole.console import Console\nconsole = Console()\n"
+            "console.status('x' * 100)\nconsole.finish()\nprint('done')\n")
+    window = xterm(40)
+    window.run([sys.executable, "-c", code])
+    window.wait(lambda: os.path.exists(window.printed) and window.exited(), "the print-out")
+    assert window.rows() == ["x" * 36 + "...", "done"]
