@@ -317,7 +317,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
            other_ranks: Optional[str] = None) -> Profile:
     """Choose a profile. `console`/`mode`/`interval`/`other_ranks` override the
     environment's IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
-    IDECONSOLE_OTHER_RANKS; IDECONSOLE_RESIZE=reflow|truncate says what the terminal does
+    IDECONSOLE_OTHER_RANKS; IDECONSOLE_RESIZE (one of RESIZES) says what the terminal does
     on a resize. A bad argument raises ValueError naming the allowed values; a bad
     environment value is ignored, and the profile's reasons say so."""
     reasons = []
