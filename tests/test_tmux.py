@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -91,6 +92,8 @@ class Pane:
         self.directory = str(directory)
         self.resize_as = resize
         self.socket = os.path.join(self.directory, "tmux.socket")
+        if len(self.socket) > 100:  # a socket's path must fit in 108 bytes
+            self.socket = os.path.join(tempfile.mkdtemp(prefix="tmux-", dir="/tmp"), "socket")
         self.config = os.path.join(self.directory, "tmux.conf")
         with open(self.config, "w") as file:  # read when the server starts, before the pane
             file.write("set -g remain-on-exit on\nset -g history-limit 50000\nset -g status off\n")
