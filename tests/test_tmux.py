@@ -148,6 +148,8 @@ class Pane:
     def close(self):
         subprocess.run(["tmux", "-S", self.socket, "kill-server"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=TIMEOUT)
+        if not self.socket.startswith(self.directory):
+            shutil.rmtree(os.path.dirname(self.socket), ignore_errors=True)
 
 
 @pytest.fixture
