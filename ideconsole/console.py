@@ -95,7 +95,7 @@ class Console:
                                          other_ranks)
         self._silent = self.profile.role == "quiet"   # a rank other than 0 keeps quiet
         self._tag = "[rank {}] ".format(self.profile.rank) if self.profile.role == "log" else ""
-        self._strategy = strategy_for(self.profile.mode, self.profile.erase)
+        self._strategy = strategy_for(self.profile.mode, self.profile.erase, self.profile.resize)
         self._out = self._color_stream(self.stream)   # where our stdout text goes
         self._err = self.stderr                      # where stderr text goes
         if capture_fds is None:
@@ -104,6 +104,7 @@ class Console:
         self._capture = None       # descriptors 1 and 2, owned while a status line is up
         self._tty = {"stdout": _compat.isatty(self.stream), "stderr": _compat.isatty(self.stderr)}
         self._shown = 0            # cells of the status line now on screen
+        self._drawn_columns = None  # the terminal's columns when it was drawn
         self._line = None          # the status line's text, to redraw it after other output
         self._active = False       # a status line is in progress
         self._pending = {}         # stream name -> text after its last newline, held back
@@ -130,11 +131,8 @@ class Console:
 
     def width(self) -> Optional[int]:
         """Cells a status line may take now; None when the console does not wrap."""
-        if self.profile.live_width:
-            columns = _compat.terminal_width(self._out if self._capture else self.stream)
-            if columns:
-                return usable_width(self.profile.console, columns)
-        return self.profile.width
+        columns = self._columns()
+        return usable_width(self.profile.console, columns) if columns else self.profile.width
 
     def status(self, text: str) -> None:
         """Show `text` as the status line, replacing the previous one."""
@@ -142,17 +140,10 @@ class Console:
             if self._broken or self._silent:
                 return
             text = self._prepare(text)
-            cells = self._cells(text)
-            width = self.width()
-            if width and self.redraws and cells > width:
-                text = truncate(text, width, self.profile.ambiguous_wide)
-                cells = self._cells(text)
             lead = self._line_break()
             if not self._active:
                 self._activate()
-            out, self._shown = self._strategy.draw(self._shown, text, cells)
-            self._line = text
-            self._emit(self._out, lead + out)
+            self._emit(self._out, lead + self._draw(text))
             self._at_line_start = not self.redraws or not self._shown  # an empty line leaves column 0
 
     def finish(self, text: Optional[str] = None) -> None:
@@ -171,7 +162,10 @@ class Console:
             if text is not None:
                 final = self._prepare(text)
                 cells = self._cells(final)
-                out = self._strategy.commit(self._shown, final, cells) if self._shown else final + "\n"
+                if self._shown:
+                    out = self._strategy.commit(self._shown, final, cells, self._resized())
+                else:
+                    out = final + "\n"
                 if self._wraps_at_once(cells):
                     out = out[:-1]  # the cursor is already on the next row
                 self._emit(self._out, self._line_break() + out)
@@ -187,7 +181,7 @@ class Console:
             if self._active:
                 self._flush_pending()
                 if self._shown:
-                    self._emit(self._out, self._strategy.erase(self._shown))
+                    self._emit(self._out, self._strategy.erase(self._shown, self._resized()))
                     self._at_line_start = True
                 self._shown, self._line = 0, None
                 self._deactivate()
@@ -280,7 +274,7 @@ class Console:
                 self._above(target, held[:cut], foreign)
 
     def _above(self, target, lines: str, foreign: bool = True) -> None:
-        erase = self._strategy.erase(self._shown)
+        erase = self._strategy.erase(self._shown, self._resized())
         if target is not self._out and self.profile.erase == "none":
             # PyCharm: one document for both streams, read from two pipes. A lone "\r" on
             # stdout could be read after the stderr text; in front of it, it cannot.
@@ -288,8 +282,8 @@ class Console:
         else:
             self._emit(self._out, erase)
             self._emit(target, lines, foreign)
-        out, self._shown = self._strategy.draw(0, self._line, self._cells(self._line))
-        self._emit(self._out, out)
+        self._shown = 0
+        self._emit(self._out, self._draw(self._line))
 
     def _flush_pending(self) -> None:
         for name, text in list(self._pending.items()):
@@ -313,6 +307,32 @@ class Console:
             self._final_line = None
             if self._active:
                 self.finish()
+
+    def _columns(self) -> Optional[int]:
+        """The terminal's columns now, where they are re-read (a window can be resized)."""
+        if self.profile.live_width:
+            return _compat.terminal_width(self._out if self._capture else self.stream)
+        return None
+
+    def _resized(self, columns: Optional[int] = None) -> Optional[int]:
+        """The terminal's columns if they changed since the line on screen was drawn: a
+        terminal that reflows has rewrapped that line since."""
+        columns = columns or self._columns()
+        if self._shown and columns and self._drawn_columns and columns != self._drawn_columns:
+            return columns
+        return None
+
+    def _draw(self, text: str) -> str:
+        """What replaces the line on screen with `text`, cut to the width of the moment."""
+        columns = self._columns()
+        width = usable_width(self.profile.console, columns) if columns else self.profile.width
+        cells = self._cells(text)
+        if width and self.redraws and cells > width:
+            text = truncate(text, width, self.profile.ambiguous_wide)
+            cells = self._cells(text)
+        out, self._shown = self._strategy.draw(self._shown, text, cells, self._resized(columns))
+        self._line, self._drawn_columns = text, columns
+        return out
 
     def _prepare(self, text: str) -> str:
         text = self._tag + str(text).replace("\r", "").replace("\n", " ")

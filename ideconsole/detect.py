@@ -11,6 +11,10 @@ from typing import Mapping, NamedTuple, Optional, Tuple
 
 CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "dumb", "ci", "log")
 MODES = ("cr", "backspace", "lines")
+# What a narrower window does to the status line on screen: "reflow" rewraps it onto more
+# rows, cursor at the end; "reflow-backspace" too, and a backspace climbs back over a wrapped
+# row (tmux, GNU screen); "truncate" keeps it on one row.
+RESIZES = ("reflow", "reflow-backspace", "truncate")
 
 # Seconds between two redraws of the status line. PyCharm repaints every 200 ms, a
 # VT terminal takes 20 redraws a second easily, a log gets a heartbeat now and then.
@@ -61,10 +65,11 @@ class Profile(NamedTuple):
     rank: Optional[int] = None  # this process's rank in a multi-process run, if any
     role: str = "draw"        # "draw"; other ranks: "quiet" or "log" (lines tagged with the rank)
     encoding: str = "utf-8"   # what the console shows: a character it cannot encode becomes "?"
+    resize: str = "truncate"  # what a narrower window does to the line on screen (see RESIZES)
     reasons: Tuple[Tuple[str, str], ...] = ()
 
     def explain(self) -> str:
-        return "\n".join("{:<15} {:<15} {}".format(key, str(value), why)
+        return "\n".join("{:<15} {:<16} {}".format(key, str(value), why)
                          for key, value, why in self._explained())
 
     def _explained(self):
@@ -190,9 +195,88 @@ def _color(console: str, facts: Facts, env: Mapping[str, str]):
 
 
 def usable_width(console: str, columns: int) -> int:
-    """Cells a transient line may take: conhost moves to the next row as soon as the
-    last column is written, so a redrawn line must stop one short of it."""
-    return max(columns - 1, 1) if console.startswith("conhost") else columns
+    """Cells a transient line may take on a console that wraps: one short of the last
+    column. conhost moves to the next row as soon as the last column is written, and a VT
+    terminal parks the cursor on it, where ESC[K erases the character just written."""
+    return max(columns - 1, 1)
+
+
+# Terminals that rewrap the line holding the cursor when the window narrows, and keep the
+# cursor at its end: (environment variable, value prefix or None for any value, name).
+REFLOWING = (
+    ("TERM_PROGRAM", "iTerm.app", "iTerm2"),
+    ("TERM_PROGRAM", "Apple_Terminal", "macOS Terminal"),
+    ("TERM_PROGRAM", "WezTerm", "WezTerm"),
+    ("TERM_PROGRAM", "ghostty", "Ghostty"),
+    ("KITTY_WINDOW_ID", None, "kitty"),
+    ("WT_SESSION", None, "Windows Terminal"),
+    ("ALACRITTY_WINDOW_ID", None, "Alacritty"),
+    ("TERM", "xterm-kitty", "kitty"),
+    ("TERM", "alacritty", "Alacritty"),
+    ("TERM", "foot", "foot"),
+    ("TERM", "wezterm", "WezTerm"),
+    ("TERM", "xterm-ghostty", "Ghostty"),
+)
+# Terminals that leave the cursor's line on one row: moving up would erase someone else's.
+TRUNCATING = (
+    ("XTERM_VERSION", None, "xterm keeps rows as they are"),
+    ("TERM", "linux", "the Linux console cuts rows"),
+    ("TERM_PROGRAM", "vscode", "VS Code's terminal (xterm.js) leaves the cursor's line alone"),
+    ("TERM_PROGRAM", "Hyper", "Hyper (xterm.js) leaves the cursor's line alone"),
+    ("TERM_PROGRAM", "Tabby", "Tabby (xterm.js) leaves the cursor's line alone"),
+    ("TERMINAL_EMULATOR", "JetBrains-JediTerm", "JetBrains' terminal: unverified, kept safe"),
+)
+
+
+def _marked(env: Mapping[str, str], marks):
+    for name, prefix, what in marks:
+        value = env.get(name)
+        if value and (prefix is None or value.startswith(prefix)):
+            return "{} ({}={})".format(what, name, value if prefix else "...")
+    return None
+
+
+def _resize(console: str, env: Mapping[str, str]):
+    """What a narrower window does to the status line on screen. Guessing "reflow" wrongly
+    would erase a line above the bar; guessing "truncate" wrongly leaves a fragment of an
+    old bar: so only terminals known to reflow get "reflow"."""
+    if console == "conhost-vt":
+        return "reflow", "the Windows console rewraps its buffer on resize"
+    if console != "vt":
+        return "truncate", "{} redraws without moving up: nothing to redo after a resize".format(console)
+    # tmux and screen tell the program about a resize later than they rewrap (tmux: up to
+    # 250 ms), so a width read now can be out of date; their backspace is not.
+    backs = "; backspace climbs back over wrapped rows"
+    if env.get("TMUX"):
+        return "reflow-backspace", "tmux rewraps lines on resize (TMUX is set)" + backs
+    if env.get("STY"):
+        return "reflow-backspace", "GNU screen rewraps lines on resize (STY is set)" + backs
+    term = env.get("TERM", "")
+    if term.startswith(("tmux", "screen")):
+        return "reflow-backspace", "TERM={}: tmux or GNU screen, both rewrap lines on resize{}".format(
+            term, backs)
+    truncating = _marked(env, TRUNCATING)
+    if truncating:
+        return "truncate", truncating
+    reflowing = _marked(env, REFLOWING)
+    vte = _positive_int(env.get("VTE_VERSION"))
+    if not reflowing and vte and vte >= 4000:  # 0.40 added rewrapping
+        reflowing = "VTE {} (GNOME Terminal, Tilix, Terminator...)".format(vte)
+    if reflowing:
+        return "reflow", reflowing + " rewraps lines on resize"
+    return "truncate", ("unknown terminal: never erase above the bar (a terminal that rewraps may keep a "
+                        "piece of a bar after narrowing; IDECONSOLE_RESIZE=reflow if yours does)")
+
+
+CJK_LANGUAGES = ("zh", "ja", "ko")
+
+
+def _locale(env: Mapping[str, str]) -> str:
+    """The character-type locale, as the C library picks it."""
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        if env.get(name):
+            return env[name]
+    return ""
 
 
 def _can_encode(encoding: str, text: str) -> bool:
@@ -238,8 +322,9 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
            other_ranks: Optional[str] = None) -> Profile:
     """Choose a profile. `console`/`mode`/`interval`/`other_ranks` override the
     environment's IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
-    IDECONSOLE_OTHER_RANKS. A bad argument raises ValueError naming the allowed values; a
-    bad environment value is ignored, and the profile's reasons say so."""
+    IDECONSOLE_OTHER_RANKS; IDECONSOLE_RESIZE (one of RESIZES) says what the terminal does
+    on a resize. A bad argument raises ValueError naming the allowed values; a bad
+    environment value is ignored, and the profile's reasons say so."""
     reasons = []
     terminal = parse_bool(env.get("TTY_COMPATIBLE"))
     terminal_why = "TTY_COMPATIBLE={}".format(env.get("TTY_COMPATIBLE"))
@@ -282,8 +367,12 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     color, color_why = _color(chosen, facts, env)
     reasons.append(("color", color_why))
 
+    locale = _locale(env)
     if chosen == "conhost-legacy":
         unicode, unicode_why = False, "the legacy console's raster font cannot draw box characters"
+    elif chosen == "vt" and locale.startswith(CJK_LANGUAGES):
+        unicode, unicode_why = False, ("{}: East Asian terminals draw the bar's box characters one or two "
+                                       "cells wide, as set; ASCII has one width everywhere".format(locale))
     elif _can_encode(facts.encoding, "\u2501\u2588\u2026"):
         unicode, unicode_why = True, "{} encodes box characters".format(facts.encoding)
     else:
@@ -303,10 +392,18 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
         width, width_why, live_width = facts.width, "the terminal reports it", True
     else:
         width, width_why = 80, "unknown: assumed 80"
-    if width and chosen.startswith("conhost"):
+    if width and chosen in ("vt", "conhost-vt", "conhost-legacy", "dumb"):
         width = usable_width(chosen, width)
-        width_why += "; minus 1: conhost wraps at once on the last column"
+        width_why += "; minus 1: {}".format(
+            "conhost wraps as soon as the last column is written" if chosen.startswith("conhost") else
+            "the cursor waits on the last column, where ESC[K would erase the character written there")
     reasons.append(("width", bad_columns + width_why))
+
+    resize, resize_why = _override(None, env, "IDECONSOLE_RESIZE", RESIZES, "resize")
+    if resize is None:
+        resize, why = _resize(chosen, env)
+        resize_why = why + ("; " + resize_why if resize_why else "")
+    reasons.append(("resize", resize_why))
 
     encoding = facts.encoding.lower().replace("-", "_")
     ambiguous_wide = facts.codepage in WIDE_CODEPAGES or encoding in WIDE_ENCODINGS
@@ -347,4 +444,5 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     return Profile(console=chosen, mode=default_mode, color=color, unicode=unicode,
                    width=width, live_width=live_width, ambiguous_wide=ambiguous_wide,
                    erase=erase, interval=seconds, rank=rank, role=role, encoding=shown_encoding,
+                   resize=resize,
                    reasons=tuple(reasons))

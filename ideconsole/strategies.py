@@ -3,38 +3,67 @@
 Each strategy turns (cells now shown, new line) into the text to write. None of them
 ever leaves a trailing carriage return (PyCharm blanks the line on one) and none of
 them relies on the terminal wrapping: the caller keeps the line inside the usable width.
+`columns` is the terminal's width when it changed since the line on screen was drawn.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 ERASE_TO_END = "\x1b[K"
+ERASE_BELOW = "\x1b[J"
+# ESC[J from the top-left cell is a screen clear, which tmux and GNU screen first scroll into
+# the scrollback, old line included: from the first column, erase the row, step one cell
+# right, erase below from there and come back.
+ERASE_BELOW_FROM_LINE_START = ERASE_TO_END + "\x1b[C" + ERASE_BELOW + "\r"
 
 
 class CarriageReturn:
     """`\\r` + the new text in one write; the tail of a longer old line is cleared with
     ESC[K on VT consoles, with spaces where ESC[K is not understood, and not at all where
-    `\\r` itself empties the line (PyCharm's run window, Emacs)."""
+    `\\r` itself empties the line (PyCharm's run window, Emacs).
+
+    A narrower window may have rewrapped the old line onto several rows, the cursor on the
+    last (see `detect.RESIZES`). "reflow": once the width is seen to change, cursor up over
+    the rows the line takes now and erase from there. "reflow-backspace" (tmux, GNU screen,
+    whose backspace climbs back over a wrapped row): back over every cell of the line, then
+    erase below, on every redraw, so a resize not yet reported to us is covered too.
+    "truncate": the old line kept one row, and the row above is not ours."""
 
     name = "cr"
 
-    def __init__(self, erase: str = "csi"):
+    def __init__(self, erase: str = "csi", resize: str = "truncate"):
         self.erase_with = erase
+        self.resize = resize if erase == "csi" else "truncate"
 
-    def draw(self, shown: int, text: str, cells: int) -> Tuple[str, int]:
+    def _home(self, shown: int, columns: Optional[int]) -> str:
+        """Back to the first cell of the line on screen."""
+        if self.resize == "reflow-backspace":
+            return "\b" * shown + "\r"
+        if self.resize == "reflow" and columns and shown > columns:
+            return "\r\x1b[{}A".format((shown - 1) // columns)
+        return "\r"
+
+    def _tail(self, cells: int) -> str:
+        """Erases what is left of the old line after `cells` of new text."""
+        if self.resize == "truncate":
+            return ERASE_TO_END
+        return ERASE_BELOW if cells else ERASE_BELOW_FROM_LINE_START
+
+    def draw(self, shown: int, text: str, cells: int, columns: Optional[int] = None) -> Tuple[str, int]:
+        home = self._home(shown, columns)
         if self.erase_with == "csi":
-            return "\r" + text + ERASE_TO_END, cells
+            return home + text + self._tail(cells), cells
         if self.erase_with == "pad" and shown > cells:
-            return "\r" + text + " " * (shown - cells), cells
-        return "\r" + text, cells
+            return home + text + " " * (shown - cells), cells
+        return home + text, cells
 
-    def erase(self, shown: int) -> str:
+    def erase(self, shown: int, columns: Optional[int] = None) -> str:
         if self.erase_with == "csi":
-            return "\r" + ERASE_TO_END
+            return self._home(shown, columns) + self._tail(0)
         if self.erase_with == "pad":
             return "\r" + " " * shown + "\r"
         return "\r"
 
-    def commit(self, shown: int, text: str, cells: int) -> str:
-        return self.draw(shown, text, cells)[0] + "\n"
+    def commit(self, shown: int, text: str, cells: int, columns: Optional[int] = None) -> str:
+        return self.draw(shown, text, cells, columns)[0] + "\n"
 
 
 class Backspace:
@@ -44,14 +73,14 @@ class Backspace:
 
     name = "backspace"
 
-    def draw(self, shown: int, text: str, cells: int) -> Tuple[str, int]:
+    def draw(self, shown: int, text: str, cells: int, columns: Optional[int] = None) -> Tuple[str, int]:
         pad = max(shown - cells, 0)
         return "\b" * shown + text + " " * pad + "\b" * pad, cells
 
-    def erase(self, shown: int) -> str:
+    def erase(self, shown: int, columns: Optional[int] = None) -> str:
         return "\b" * shown + " " * shown + "\b" * shown
 
-    def commit(self, shown: int, text: str, cells: int) -> str:
+    def commit(self, shown: int, text: str, cells: int, columns: Optional[int] = None) -> str:
         return self.draw(shown, text, cells)[0] + "\n"
 
 
@@ -61,19 +90,19 @@ class Lines:
 
     name = "lines"
 
-    def draw(self, shown: int, text: str, cells: int) -> Tuple[str, int]:
+    def draw(self, shown: int, text: str, cells: int, columns: Optional[int] = None) -> Tuple[str, int]:
         return text + "\n", 0
 
-    def erase(self, shown: int) -> str:
+    def erase(self, shown: int, columns: Optional[int] = None) -> str:
         return ""
 
-    def commit(self, shown: int, text: str, cells: int) -> str:
+    def commit(self, shown: int, text: str, cells: int, columns: Optional[int] = None) -> str:
         return text + "\n"
 
 
-def strategy_for(mode: str, erase: str = "csi"):
+def strategy_for(mode: str, erase: str = "csi", resize: str = "truncate"):
     if mode == "cr":
-        return CarriageReturn(erase)
+        return CarriageReturn(erase, resize)
     if mode == "backspace":
         return Backspace()
     if mode == "lines":

@@ -2,6 +2,9 @@
 
 Each model follows docs/consoles.md. Shared interface:
 ``feed(text, stream="stdout")``, ``feed_all(chunks)``, ``lines()`` and ``text()``.
+Models are for replaying bytes quickly; tests/test_tmux.py and tests/test_xterm.py run real
+terminal emulators, and where a model and a real emulator disagree, the real one is right
+and the model is what gets fixed.
 """
 
 import re
@@ -59,7 +62,10 @@ class Console:
 class VT(Console):
     """A VT terminal (xterm and friends) behind a pseudo terminal, emulated by pyte.
 
-    Rows scrolled off the top are kept, so ``lines()`` shows the whole session."""
+    Rows scrolled off the top are kept, so ``lines()`` shows the whole session. A resize
+    cuts rows, as xterm does; it cannot stand for terminals that rewrap lines on resize
+    (tmux, VTE, kitty...): those are tested in a real tmux. Nor does it know xterm's
+    habit of showing cut cells again when the window widens."""
 
     def __init__(self, columns: int = 80, rows: int = 24, history: int = 100000):
         self.columns = columns
@@ -72,7 +78,7 @@ class VT(Console):
         self._stream.feed(text.replace("\n", "\r\n"))
 
     def resize(self, columns: int) -> None:
-        """The window was resized: existing rows are not reflowed."""
+        """The window was resized: existing rows are cut, not rewrapped."""
         self.columns = columns
         self.screen.resize(self.screen.lines, columns)
 

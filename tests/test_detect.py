@@ -11,14 +11,14 @@ WIN10 = WIN7._replace(windows_version=(10, 0, 19045), vt_enabled=True)
 
 # facts, environment -> console, mode, colour, unicode, width
 TABLE = [
-    ("vt terminal", TTY, {"TERM": "xterm-256color"}, "vt", "cr", "ansi", True, 100),
-    ("vs code terminal", TTY, {"TERM_PROGRAM": "vscode"}, "vt", "cr", "ansi", True, 100),
-    ("tmux", TTY, {"TMUX": "/tmp/tmux-0/default,1,0"}, "vt", "cr", "ansi", True, 100),
-    ("windows terminal", WIN10._replace(vt_enabled=False), {"WT_SESSION": "x"}, "vt", "cr", "ansi", True, 80),
+    ("vt terminal", TTY, {"TERM": "xterm-256color"}, "vt", "cr", "ansi", True, 99),
+    ("vs code terminal", TTY, {"TERM_PROGRAM": "vscode"}, "vt", "cr", "ansi", True, 99),
+    ("tmux", TTY, {"TMUX": "/tmp/tmux-0/default,1,0"}, "vt", "cr", "ansi", True, 99),
+    ("windows terminal", WIN10._replace(vt_enabled=False), {"WT_SESSION": "x"}, "vt", "cr", "ansi", True, 79),
     ("pycharm run window", PIPE, {"PYCHARM_HOSTED": "1"}, "pycharm", "cr", "ansi", True, None),
     ("pycharm terminal emulation", TTY, {"PYCHARM_HOSTED": "1", "TERM": "xterm-256color"},
-     "vt", "cr", "ansi", True, 100),
-    ("pycharm terminal tab", TTY, {"TERMINAL_EMULATOR": "JetBrains-JediTerm"}, "vt", "cr", "ansi", True, 100),
+     "vt", "cr", "ansi", True, 99),
+    ("pycharm terminal tab", TTY, {"TERMINAL_EMULATOR": "JetBrains-JediTerm"}, "vt", "cr", "ansi", True, 99),
     ("windows 7 cmd", WIN7, {}, "conhost-legacy", "backspace", "win32", False, 79),
     ("windows 10 cmd, vt refused", WIN10._replace(vt_enabled=False), {},
      "conhost-legacy", "backspace", "win32", False, 79),
@@ -26,8 +26,8 @@ TABLE = [
     ("jupyter", Facts(ipykernel=True), {"TERM": "xterm-color", "FORCE_COLOR": "1"},
      "jupyter", "cr", "ansi", True, None),
     ("emacs shell", TTY, {"INSIDE_EMACS": "29.1,comint", "TERM": "dumb", "COLUMNS": "70"},
-     "dumb", "cr", "ansi", True, 70),
-    ("dumb terminal", TTY, {"TERM": "dumb"}, "dumb", "cr", "none", True, 100),
+     "dumb", "cr", "ansi", True, 69),
+    ("dumb terminal", TTY, {"TERM": "dumb"}, "dumb", "cr", "none", True, 99),
     ("github actions", PIPE, {"CI": "true", "GITHUB_ACTIONS": "true"}, "ci", "lines", "ansi", True, None),
     ("gitlab ci", PIPE, {"CI": "true", "GITLAB_CI": "true"}, "ci", "lines", "ansi", True, None),
     ("generic ci", PIPE, {"CI": "1"}, "ci", "lines", "none", True, None),
@@ -92,9 +92,9 @@ def test_tty_compatible_and_interactive():
 def test_columns_overrides_the_terminal_and_stops_live_width():
     live = detect(TTY, {})
     fixed = detect(TTY, {"COLUMNS": "42"})
-    assert (live.width, live.live_width) == (100, True)
-    assert (fixed.width, fixed.live_width) == (42, False)
-    assert detect(TTY, {"COLUMNS": "junk"}).width == 100
+    assert (live.width, live.live_width) == (99, True)  # one short of the last column
+    assert (fixed.width, fixed.live_width) == (41, False)
+    assert detect(TTY, {"COLUMNS": "junk"}).width == 99
 
 
 def test_overrides_by_environment_and_api():
@@ -181,3 +181,50 @@ def test_report_reasons_say_what_applies():
     assert log.erase == "none" and "nothing to erase" in dict(log.reasons)["erase"]
     assert "code page" not in log.explain() and "encoding utf_8" in log.explain()
     assert "isatty) (isatty" not in detect(TTY, {}).explain()
+
+
+# environment -> what a narrower window does to the line on screen
+RESIZE_TABLE = [
+    ("tmux", {"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"}, "reflow-backspace"),
+    ("tmux inside a GNOME Terminal", {"TMUX": "x", "VTE_VERSION": "7200", "XTERM_VERSION": "x"},
+     "reflow-backspace"),
+    ("GNU screen", {"STY": "1234.pts-0.host"}, "reflow-backspace"),
+    ("tmux over ssh", {"TERM": "tmux-256color"}, "reflow-backspace"),
+    ("GNOME Terminal", {"VTE_VERSION": "7200", "TERM": "xterm-256color"}, "reflow"),
+    ("old VTE", {"VTE_VERSION": "3803"}, "truncate"),
+    ("kitty", {"KITTY_WINDOW_ID": "1", "TERM": "xterm-kitty"}, "reflow"),
+    ("kitty over ssh", {"TERM": "xterm-kitty"}, "reflow"),
+    ("iTerm2", {"TERM_PROGRAM": "iTerm.app"}, "reflow"),
+    ("Windows Terminal in WSL", {"WT_SESSION": "x"}, "reflow"),
+    ("xterm", {"XTERM_VERSION": "XTerm(379)", "TERM": "xterm"}, "truncate"),
+    ("xterm started from a GNOME Terminal", {"XTERM_VERSION": "XTerm(379)", "VTE_VERSION": "7200"},
+     "truncate"),
+    ("Linux console", {"TERM": "linux"}, "truncate"),
+    ("VS Code", {"TERM_PROGRAM": "vscode", "VTE_VERSION": "7200"}, "truncate"),
+    ("unknown terminal", {"TERM": "xterm-256color"}, "truncate"),
+    ("override", {"TERM": "xterm-256color", "IDECONSOLE_RESIZE": "reflow"}, "reflow"),
+    ("bad override", {"XTERM_VERSION": "x", "IDECONSOLE_RESIZE": "wrap"}, "truncate"),
+]
+
+
+@pytest.mark.parametrize("name,env,resize", RESIZE_TABLE, ids=[row[0] for row in RESIZE_TABLE])
+def test_resize_behaviour_per_terminal(name, env, resize):
+    profile = detect(TTY, env)
+    assert profile.resize == resize
+    assert dict(profile.reasons)["resize"]
+
+
+def test_consoles_that_never_move_up_truncate():
+    assert detect(PIPE, {"PYCHARM_HOSTED": "1", "TMUX": "x"}).resize == "truncate"
+    assert detect(WIN7, {}).resize == "truncate"
+    assert detect(WIN10, {}).resize == "reflow"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN.UTF-8", "ja_JP.UTF-8", "ko_KR.UTF-8"])
+def test_east_asian_locales_draw_an_ascii_bar_on_terminals(locale):
+    """There the terminal may draw the box characters two cells wide, or one: ASCII has one
+    width everywhere."""
+    assert not detect(TTY, {"LANG": locale}).unicode
+    assert not detect(TTY, {"LANG": "en_US.UTF-8", "LC_ALL": locale}).unicode
+    assert detect(TTY, {"LANG": locale, "LC_ALL": "en_US.UTF-8"}).unicode
+    assert detect(PIPE, {"LANG": locale, "PYCHARM_HOSTED": "1"}).unicode  # no cells there
