@@ -4,6 +4,7 @@ modules `ideconsole.keras` and `ideconsole.tf_keras` mix it into their Keras's o
 
 Nothing here imports Keras.
 """
+import inspect
 import sys
 from typing import Optional
 
@@ -16,31 +17,50 @@ class ProgressCallback:
 
     Keras 3, tf_keras and standalone Keras 2.2 call different hooks (`on_batch_end` is the
     only train-batch hook in Keras 2.2); all of them are answered here. Validation inside
-    `fit` stays silent, as in Keras; `evaluate` and `predict` get a bar of their own.
+    `fit` stays silent, as in Keras; `evaluate` and `predict` get a bar of their own. The
+    stock logger's attributes (`target`, `seen`, `epochs`, `verbose`, `progbar`) mean what
+    they mean there; `progbar` is the bar being drawn, a `Progress`.
     """
 
     flavour = "keras3"           # "keras2" for tf_keras and standalone Keras 2.x (see render.Look)
     async_safe = True            # Keras 3: batch hooks may run on a thread pool (JAX, PyTorch)
     _supports_tf_logs = True     # tf_keras: hand us tensors; we convert only what is drawn
 
+    # The state, as class defaults: a stock ProgbarLogger made before install() gets
+    # ideconsole's methods but never ran ideconsole's __init__.
+    target = None                # steps (or samples) per epoch; None until learnt
+    epochs = 1
+    verbose = 1
+    progbar = None               # the Progress of the epoch, evaluate() or predict() under way
+    _seen = 0
+    _console = None              # None: sys.stdout's console (or Keras's absl logging)
+    _verbose_override = None
+    _in_fit = False
+    _epoch_title = ""
+    _count_samples = False
+    _averaging = False
+    _averages = None
+    _counters = None             # tf_keras: the model's step counters, for an unknown length
+
     def _ideconsole_init(self, console: Optional[Console] = None, verbose=None):
         self._console = console
         self._verbose_override = verbose
-        self._bar = None
-        self._in_fit = False
-        self._epochs = 1
-        self._epoch_title = ""
-        self._target = None
-        self._count_samples = False
-        self._averaging = False
-        self._averages = None
-        self._seen = 0
 
     # -- parameters -----------------------------------------------------------------------
 
     @property
     def console(self) -> Console:
-        return self._console or get_console()
+        return self._console or _default_console(self)
+
+    @property
+    def seen(self) -> int:
+        """Steps (or samples) of the current bar so far, or of the last one."""
+        bar = self.progbar
+        return bar.step if bar is not None else self._seen
+
+    @seen.setter
+    def seen(self, value):
+        self._seen = value
 
     def set_params(self, params):
         # Keras calls this once per fit(), evaluate() and predict(): whatever an interrupted
@@ -56,14 +76,24 @@ class ProgressCallback:
             self.verbose = 1 if verbose == "auto" else int(verbose or 0)
         except (TypeError, ValueError):
             self.verbose = 1
-        self._epochs = params.get("epochs") or 1
+        self.epochs = params.get("epochs") or 1
         steps = params.get("steps")
-        self._count_samples = steps is None and params.get("samples") is not None
-        self._target = params.get("samples") if self._count_samples else steps
+        self._count_samples = (steps is None and params.get("samples") is not None
+                               and not getattr(self, "use_steps", False))
+        self.target = params.get("samples") if self._count_samples else steps
         # Keras 2.2 (the one with params["metrics"]) hands over each batch's own values and
         # leaves the running means to its logger, which shows them mid-epoch.
         self._averaging = params.get("metrics") is not None
-        self._call_batch_hooks = self.verbose == 1  # tf_keras: skip batch hooks otherwise
+        self._call_batch_hooks = self.verbose == 1  # tf_keras: skip batch hooks otherwise...
+        self._counters = None
+        if self.target is None:  # ...unless the steps must be counted: its counters, or the hooks
+            model = getattr(self, "model", None)
+            counters = tuple(getattr(model, name, None)
+                             for name in ("_train_counter", "_test_counter", "_predict_counter"))
+            if any(counter is None for counter in counters):  # not `in`: tensors compare elementwise
+                self._call_batch_hooks = True
+            else:
+                self._counters = counters
 
     def set_model(self, model):
         _keras_method(self, "set_model")(self, model)
@@ -82,8 +112,8 @@ class ProgressCallback:
     def on_epoch_begin(self, epoch, logs=None):
         self._close_bar()
         self._epoch_title = ""
-        if self.verbose and self._epochs > 1:
-            self._epoch_title = "Epoch {}/{}".format(epoch + 1, self._epochs)
+        if self.verbose and self.epochs > 1:
+            self._epoch_title = "Epoch {}/{}".format(epoch + 1, self.epochs)
             self._say(self._epoch_title + "\n")
         self._start_bar()
 
@@ -96,7 +126,7 @@ class ProgressCallback:
     def on_train_batch_end(self, batch, logs=None):
         # The hot path: between redraws, Progress.update stores two references and reads
         # the clock. Nothing else happens per batch.
-        bar = self._bar
+        bar = self.progbar
         if bar is not None and not self._averaging:
             try:
                 bar.update(batch + 1, logs)
@@ -108,7 +138,7 @@ class ProgressCallback:
     on_batch_end = on_train_batch_end  # Keras 2.2's only train-batch hook
 
     def on_epoch_end(self, epoch, logs=None):
-        self._finish_bar(logs)
+        self._finish_bar(logs, 0)
 
     # -- evaluate and predict ---------------------------------------------------------------
 
@@ -122,7 +152,7 @@ class ProgressCallback:
 
     def on_test_end(self, logs=None):
         if not self._in_fit:
-            self._finish_bar(logs)
+            self._finish_bar(logs, 1)
 
     def on_predict_begin(self, logs=None):
         self._start_bar()
@@ -131,7 +161,7 @@ class ProgressCallback:
         self._step(batch, None)  # the logs hold the predictions, not metrics
 
     def on_predict_end(self, logs=None):
-        self._finish_bar(None)
+        self._finish_bar(None, 2)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -146,18 +176,18 @@ class ProgressCallback:
         if self._averaging:
             self._averages = Averages(getattr(self, "stateful_metrics", None) or
                                       getattr(getattr(self, "model", None), "stateful_metric_names", ()))
-        self._bar = None
+        self.progbar = None
         if self.verbose:
             try:
-                self._bar = Progress(self._target, console=self.console, title=self._epoch_title,
-                                     verbose=self.verbose, flavour=self.flavour)
+                self.progbar = Progress(self.target, console=self.console, title=self._epoch_title,
+                                        verbose=self.verbose, flavour=self.flavour)
             except Exception:  # no bar rather than no training
                 pass
 
     def _step(self, batch, logs):
         """A batch end off the hot path: evaluate, predict, and Keras 2.2, whose batch logs
         hold each batch's own values (averaged here, counted in samples or steps)."""
-        bar = self._bar
+        bar = self.progbar
         if bar is None:
             return
         try:
@@ -172,20 +202,28 @@ class ProgressCallback:
         except Exception:
             pass
 
-    def _finish_bar(self, logs):
-        bar, self._bar = self._bar, None
-        if bar is not None:
-            try:
-                bar.done(_ordered(logs, self.params.get("metrics")))
-            except Exception:
-                pass
-            if self._target is None and bar.total:
-                self._target = bar.total  # learnt at the end of the first epoch, as Keras does
+    def _finish_bar(self, logs, counter):
+        """`counter`: which of the model's step counters (train, test, predict) tells the
+        steps when no batch hook counted them (tf_keras, verbose=2, unknown length)."""
+        bar, self.progbar = self.progbar, None
+        if bar is None:
+            return
+        try:
+            steps = None
+            if self.target is None and not bar.step and self._counters:
+                steps = int(self._counters[counter].numpy())
+            bar.done(_ordered(logs, (getattr(self, "params", None) or {}).get("metrics")), step=steps)
+        except Exception:
+            pass
+        self._seen = bar.step
+        if self.target is None and bar.total:
+            self.target = bar.total  # learnt at the end of the first epoch, as Keras does
 
     def _close_bar(self):
         """A bar left open (an interrupted epoch) keeps its last state on screen."""
-        bar, self._bar = self._bar, None
+        bar, self.progbar = self.progbar, None
         if bar is not None:
+            self._seen = bar.step
             try:
                 bar.stop()
             except Exception:
@@ -206,8 +244,11 @@ def _keras_method(obj, name):
 def _silence_other_loggers(logger) -> None:
     """Keras 2.2 adds its own ProgbarLogger whatever the callbacks list holds, and a stock
     ProgbarLogger passed next to ours would draw a second bar in any Keras. The CallbackList
-    being set up is the caller's `self`; every other progress logger in it is replaced, in
-    place, by a plain Callback (so the list keeps its length while it is being iterated)."""
+    being set up is the caller's `self`. In it, ideconsole's loggers are kept, one per stream
+    they draw on (a second one on the same stream would only repeat the first); stock loggers
+    are kept only where there is no ideconsole logger, one of them, the caller (a stock logger
+    patched by install()). Every other one is replaced, in place, by a plain Callback (so the
+    list keeps its length while it is being iterated)."""
     frame = sys._getframe(2)
     for _ in range(3):
         if frame is None:
@@ -220,10 +261,79 @@ def _silence_other_loggers(logger) -> None:
     else:
         return
     base = next(cls for cls in type(logger).__mro__ if cls.__name__ == "Callback")
+    ours = any(isinstance(item, ProgressCallback) for item in callbacks)
+    streams = []
     for index, item in enumerate(callbacks):
-        if item is not logger and type(item).__name__ == "ProgbarLogger" or (
-                item is not logger and isinstance(item, ProgressCallback)):
-            callbacks[index] = base()
+        if not (isinstance(item, ProgressCallback) or type(item).__name__ == "ProgbarLogger"):
+            continue
+        if isinstance(item, ProgressCallback) or (item is logger and not ours):
+            stream = _stream_of(item)
+            if not any(stream is seen for seen in streams):
+                streams.append(stream)
+                continue
+        callbacks[index] = base()
+
+
+def _stream_of(logger):
+    try:
+        return logger.console.stream
+    except Exception:
+        return None
+
+
+def _default_console(owner) -> Console:
+    """sys.stdout's console; or, where Keras's interactive logging is off
+    (`keras.config.disable_interactive_logging()`), absl logging's, as Keras sends its own
+    progress text there."""
+    if _interactive_logging(owner):
+        return get_console()
+    global _absl_console
+    if _absl_console is None:
+        _absl_console = Console(_AbslLines(), console="log")
+    return _absl_console
+
+
+_absl_console = None
+
+
+def _interactive_logging(owner) -> bool:
+    """Keras's switch, of the Keras that `owner`'s class comes from (Keras 3 and tf_keras
+    each have their own; older ones have none)."""
+    for cls in type(owner).__mro__:
+        package = cls.__module__.partition(".")[0]
+        if package in ("keras", "tf_keras"):
+            io_utils = sys.modules.get(package + ".src.utils.io_utils")
+            try:
+                return bool(io_utils.is_interactive_logging_enabled())
+            except Exception:
+                return True
+    return True
+
+
+class _AbslLines:
+    """A stream that hands each complete line to absl's `logging.info`, as Keras's
+    `print_msg` does with its text when interactive logging is off."""
+
+    encoding = "utf-8"
+
+    def __init__(self):
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        from absl import logging
+
+        lines = (self._held + text).split("\n")
+        self._held = lines.pop()
+        for line in lines:
+            if line:
+                logging.info(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _ordered(logs, order):
@@ -242,33 +352,49 @@ def _batch_size(logs) -> int:
 
 
 class ProgbarCompat:
-    """`keras.utils.Progbar`'s interface over a Progress: `update(current, values)` and
-    `add(n, values)`, averaging the metrics that are not stateful over the steps seen, as
-    Keras does. `width`, `interval` and `unit_name` are accepted and left to the console."""
+    """`keras.utils.Progbar`'s interface over a Progress: `update(current, values, finalize)`
+    and `add(n, values)`. Keras's own constructor runs unchanged (its attributes are kept);
+    metrics are averaged over the steps seen unless stateful, as that Keras does. Drawn on
+    the console of the `sys.stdout` of the moment (`contextlib.redirect_stdout` works), or on
+    `console=`. An `interval` passed explicitly is honoured everywhere, in a log too; by
+    default the console's own applies. `width` and `unit_name` are left to the console."""
 
     flavour = "keras3"
 
-    def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step", console: Optional[Console] = None):
-        self.target = target
-        self.verbose = verbose
-        self._ideconsole_init(target, verbose, stateful_metrics, console)
+    # The state, as class defaults: a Progbar made before install() never ran ideconsole's
+    # __init__ and starts drawing at its first update.
+    _progress = None  # the bar, on the console of `_stdout`
+    _stdout = None
+    _console = None   # given explicitly: drawn there whatever sys.stdout is
+    _interval = None  # given explicitly by the caller
+    _averages = None
 
-    def _ideconsole_init(self, target, verbose=1, stateful_metrics=None, console=None):
-        self._progress = Progress(target, console=console or get_console(), verbose=verbose,
-                                  flavour=self.flavour)
-        self._averages = Averages(stateful_metrics or ())
-        self._seen_so_far = 0
+    def __init__(self, *args, console: Optional[Console] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._ideconsole_init(console, _passed(super().__init__, args, kwargs, "interval"))
+
+    def _ideconsole_init(self, console=None, interval_given=False):
+        self._console = console
+        interval = getattr(self, "interval", None)
+        if interval_given and isinstance(interval, (int, float)):
+            self._interval = interval
 
     def update(self, current, values=None, finalize=None):
         try:
-            self._averages.add(values or (), max(current - self._seen_so_far, 1))
-            self._seen_so_far = current
             progress = self._progress
+            if progress is None or (sys.stdout is not self._stdout and self._console is None):
+                progress = self._follow_stdout()
+            target = self.target
+            if target and progress.total != target:  # Keras's logger sets it once it is known
+                progress.total = target
             if finalize is None:
-                finalize = progress.total is not None and current >= progress.total
+                finalize = target is not None and current >= target
+            weight = max(current - self._seen_so_far, 1)
+            # Keras 3 shows the values given with the final update as they are.
+            self._averages.add(values or (), weight, final=finalize and self.flavour == "keras3")
+            self._seen_so_far = current
             if finalize:
-                progress.done(self._averages(), step=current)
+                progress.done(self._averages, step=current)
             else:
                 progress.update(current, self._averages)
         except Exception:  # the progress display must never stop training
@@ -276,3 +402,30 @@ class ProgbarCompat:
 
     def add(self, n, values=None):
         self.update(self._seen_so_far + n, values)
+
+    def _follow_stdout(self) -> Progress:
+        """The bar on the console of the current sys.stdout: the one already drawn there, or
+        one that goes on from where the other stopped."""
+        self._stdout = sys.stdout
+        console = self._console or _default_console(self)
+        old = self._progress
+        if old is not None and old.console is console:
+            return old
+        if self._averages is None:
+            stateful = getattr(self, "stateful_metrics", None)
+            self._averages = Averages(stateful or (), None if stateful is not None
+                                      else getattr(self, "stateless_metrics", None))
+        progress = Progress(self.target, console=console, verbose=self.verbose, flavour=self.flavour,
+                            interval=self._interval)
+        if old is not None:
+            progress.take_over(old)
+        self._progress = progress
+        return progress
+
+
+def _passed(function, args, kwargs, name) -> bool:
+    """Whether a call of `function` with these arguments gives `name` explicitly."""
+    try:
+        return name in inspect.signature(function).bind(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return False

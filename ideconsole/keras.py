@@ -22,12 +22,10 @@ class ProgbarLogger(ProgressCallback, keras.callbacks.ProgbarLogger):
 
     flavour = "keras2" if KERAS2 else "keras3"
 
-    def __init__(self, console: Optional[Console] = None, verbose=None, count_mode: str = "steps",
-                 stateful_metrics=None):
-        if KERAS2:
-            super().__init__(count_mode=count_mode, stateful_metrics=stateful_metrics)
-        else:
-            super().__init__()
+    def __init__(self, *args, console: Optional[Console] = None, verbose=None, **kwargs):
+        """Keras's own parameters, unchanged; then ideconsole's, by keyword: `console` (where
+        to draw) and `verbose` (overrides fit's)."""
+        super().__init__(*args, **kwargs)
         self._ideconsole_init(console, verbose)
 
 

@@ -3,15 +3,15 @@
 Keras's own `ProgbarLogger` and `Progbar` classes get ideconsole's methods, for every Keras
 flavour: already imported ones at once, the others when they are first imported (an
 import hook). Patching the classes themselves, rather than the names that refer to them,
-reaches every place Keras creates them, keeps `isinstance` checks true, and is undone by
-`uninstall()`.
+reaches every place Keras creates them, and instances made before install(); it keeps
+`isinstance` checks true, and is undone by `uninstall()`.
 """
 import importlib.abc
 import importlib.util
 import sys
 import threading
 
-from .callback import ProgbarCompat, ProgressCallback
+from .callback import ProgbarCompat, ProgressCallback, _passed
 
 # module -> (class name, ideconsole's methods for it)
 TARGETS = {
@@ -31,18 +31,13 @@ _patched = {}  # class -> {attribute: original value or _MISSING}
 _lock = threading.RLock()
 
 
-def _logger_init(original):
-    def __init__(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        ProgressCallback._ideconsole_init(self)
-    return __init__
-
-
 def _progbar_init(original):
+    """Keras's own constructor, then the one thing ideconsole needs to know from the call:
+    whether the caller chose the interval (the rest is read lazily, so that a Progbar made
+    before install() works as well)."""
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        ProgbarCompat._ideconsole_init(self, getattr(self, "target", None), getattr(self, "verbose", 1),
-                                       getattr(self, "stateful_metrics", None))
+        ProgbarCompat._ideconsole_init(self, None, _passed(original, (self,) + args, kwargs, "interval"))
     return __init__
 
 
@@ -51,8 +46,8 @@ def _patch_class(cls, methods) -> None:
         return
     saved = {}
     replacements = {name: value for name, value in vars(methods).items() if name not in _SKIP}
-    wrap = _logger_init if methods is ProgressCallback else _progbar_init
-    replacements["__init__"] = wrap(cls.__init__)
+    if methods is ProgbarCompat:
+        replacements["__init__"] = _progbar_init(cls.__init__)
     replacements["flavour"] = "keras3" if cls.__module__.startswith("keras.src.") else "keras2"
     for name, value in replacements.items():
         saved[name] = cls.__dict__.get(name, _MISSING)

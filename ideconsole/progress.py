@@ -29,18 +29,22 @@ def to_number(value):
 
 
 class Averages:
-    """Keras's running means: a metric not in `stateful` shows its mean over the steps (or
-    samples) seen so far. Values are kept as given, tensors included, and converted only
-    when read, for a line that is drawn."""
+    """Keras's running means: a metric shows its mean over the steps (or samples) seen so
+    far, unless it is in `stateful` (or, when `stateless` is given, unless it is not in
+    `stateless`: Keras 3's other way to say it); then its latest value. Values are kept as
+    given, tensors included, and converted only when read, for a line that is drawn."""
 
-    def __init__(self, stateful=()):
+    def __init__(self, stateful=(), stateless=None):
         self.stateful = set(stateful)
+        self.stateless = None if stateless is None else set(stateless)
         self._sums = {}  # name -> (weighted sum, weight), or (latest value, None)
 
-    def add(self, values, weight=1) -> None:
+    def add(self, values, weight=1, final=False) -> None:
+        """`final`: the values are shown as given, averaged or not (Keras 3's last update)."""
         for name, value in values:
             total = self._sums.get(name)
-            if name not in self.stateful:
+            averaged = name not in self.stateful if self.stateless is None else name in self.stateless
+            if averaged and not final:
                 try:
                     part = value * weight
                     if total is None or total[1] is None:
@@ -74,8 +78,11 @@ class Progress:
 
     def __init__(self, total: Optional[int] = None, console: Optional[Console] = None,
                  title: str = "", verbose: int = 1, clock: Callable[[], float] = time.monotonic,
-                 hidden: Sequence[str] = HIDDEN_KEYS, flavour: str = "keras3"):
+                 hidden: Sequence[str] = HIDDEN_KEYS, flavour: str = "keras3",
+                 interval: Optional[float] = None):
         self.console = console or get_console()
+        # the caller's interval (Keras's Progbar(interval=...)) holds on every console, logs too
+        self.interval = self.console.interval if interval is None else max(float(interval), 0.0)
         self.total = total if total and total > 0 else None
         self.title = title
         self.verbose = verbose
@@ -86,7 +93,7 @@ class Progress:
         self._values = None          # the latest metrics, as given (not yet converted)
         self._first = None           # (time, step) of the first update: compiling and warming
                                      # up make step 1 slow, so rates count from its end, as Keras's
-        self._next = self._start + (self.console.interval if not self.console.redraws else 0.0)
+        self._next = self._start + (self.interval if interval is None and not self.console.redraws else 0.0)
         if verbose != 1:
             self._next = float("inf")  # verbose 0 and 2 draw nothing until done()
         self._due, self._next = self._next, float("-inf")  # the first update only notes its time
@@ -141,7 +148,7 @@ class Progress:
             return
         state = self._state()
         if self.verbose == 2:
-            self.console.finish(summary_line(state))
+            self.console.finish(summary_line(state, self._look.flavour))
         elif self._look.lines:
             self.console.finish(log_line(state, final=True))
         else:
@@ -156,6 +163,21 @@ class Progress:
         self.console.detach(self._interrupted_line)
         if self.verbose == 1:
             self.console.finish(self._interrupted_line())
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def take_over(self, other: "Progress") -> None:
+        """Go on from where `other` (the same run of steps, on another console) stopped:
+        its times, step and values; it draws nothing more, and what it drew stays."""
+        with other._lock:
+            other._finished = True
+        other.console.detach(other._interrupted_line)
+        if other.verbose == 1 and other.console.redraws:
+            other.console.finish()
+        self._start, self._first = other._start, other._first
+        self._step, self._values = other._step, other._values
 
     def _interrupted_line(self) -> str:
         """The latest state, for a process stopped before done()."""
@@ -175,7 +197,7 @@ class Progress:
                     return
             if self._finished or (self._look.lines and self.total and self._step >= self.total):
                 return  # in a log, the final line follows at once
-            self._next = now + self.console.interval
+            self._next = now + self.interval
             state = self._state(now)
             if self._look.lines:
                 self.console.status(log_line(state))

@@ -189,9 +189,16 @@ def log_line(state: State, final: bool = False) -> str:
     return " ".join(parts) + _metrics(state.values, False)
 
 
-def summary_line(state: State) -> str:
-    """verbose=2: one plain line per epoch, as Keras 3 writes it."""
-    parts = [_count(state).strip(), format_elapsed(state.elapsed), format_per_step(state.per_step)]
+def summary_line(state: State, flavour: str = "keras3") -> str:
+    """verbose=2: one plain line per epoch, in the layout of the flavour's own Keras:
+    Keras 3 `4/4 - 0s - 64ms/step - loss: ...`; tf_keras and Keras 2
+    `4/4 - 0s - loss: ... - 250ms/epoch - 62ms/step` (the epoch's time over its steps)."""
+    parts = [_count(state).strip(), format_elapsed(state.elapsed)]
+    if flavour == "keras2":
+        per_step = state.elapsed / state.step if state.step else 0.0
+        return (" - ".join(parts) + _metrics(state.values, False) + " - "
+                + format_per_step(state.elapsed, "epoch") + " - " + format_per_step(per_step))
+    parts.append(format_per_step(state.per_step))
     return " - ".join(parts) + _metrics(state.values, False)
 
 

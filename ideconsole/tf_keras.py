@@ -21,9 +21,10 @@ class ProgbarLogger(ProgressCallback, _keras.callbacks.ProgbarLogger):
 
     flavour = "keras2"
 
-    def __init__(self, console: Optional[Console] = None, verbose=None, count_mode: str = "steps",
-                 stateful_metrics=None):
-        super().__init__(count_mode=count_mode, stateful_metrics=stateful_metrics)
+    def __init__(self, *args, console: Optional[Console] = None, verbose=None, **kwargs):
+        """Keras's own parameters, unchanged; then ideconsole's, by keyword: `console` (where
+        to draw) and `verbose` (overrides fit's)."""
+        super().__init__(*args, **kwargs)
         self._ideconsole_init(console, verbose)
 
 

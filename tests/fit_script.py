@@ -1,5 +1,6 @@
 """A small real training run for the integration tests: `python fit_script.py FLAVOUR
-[--epochs N] [--steps N] [--verbose V] [--logger ideconsole|stock|none] [--chatter]`.
+[--epochs N] [--steps N] [--verbose V] [--logger ideconsole|stock|none] [--chatter] ...`
+(the other options: `--help`).
 
 FLAVOUR is keras3, tf_keras or keras2 (standalone Keras 2.2 with fit_generator). Data is
 generated here; the model is tiny so that the console, not the maths, is what is tested.
@@ -30,6 +31,14 @@ def logger_class(flavour):
     return ProgbarLogger
 
 
+def progbar_class(keras, flavour):
+    if flavour == "keras2":
+        from keras.utils.generic_utils import Progbar
+
+        return Progbar
+    return keras.utils.Progbar
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("flavour", choices=["keras3", "tf_keras", "keras2"])
@@ -39,6 +48,13 @@ def main():
     parser.add_argument("--logger", default="ideconsole", choices=["ideconsole", "stock", "none"])
     parser.add_argument("--chatter", action="store_true", help="print and log mid-epoch")
     parser.add_argument("--evaluate", action="store_true")
+    parser.add_argument("--second-log", metavar="PATH", help="a second ideconsole logger, writing PATH")
+    parser.add_argument("--install-late", action="store_true",
+                        help="make the logger and a Progbar, then ideconsole.install(), then train")
+    parser.add_argument("--unknown-length", action="store_true", help="a tf.data dataset of unknown length")
+    parser.add_argument("--not-interactive", action="store_true",
+                        help="Keras's disable_interactive_logging(), absl logging at INFO")
+    parser.add_argument("--attributes", action="store_true", help="print the logger's target and seen")
     args = parser.parse_args()
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
 
@@ -70,6 +86,21 @@ def main():
     elif args.logger == "stock":
         callbacks.append(keras.callbacks.ProgbarLogger(count_mode="steps")
                          if args.flavour != "keras3" else keras.callbacks.ProgbarLogger())
+    if args.second_log:
+        from ideconsole import Console
+
+        callbacks.append(logger_class(args.flavour)(console=Console(open(args.second_log, "w"))))
+    early_bar = None
+    if args.install_late:
+        import ideconsole
+
+        early_bar = progbar_class(keras, args.flavour)(4)
+        ideconsole.install()
+    if args.not_interactive:
+        from absl import logging as absl_logging
+
+        (keras.config if args.flavour == "keras3" else keras.utils).disable_interactive_logging()
+        absl_logging.set_verbosity(absl_logging.INFO)
 
     def batches():
         while True:
@@ -77,7 +108,12 @@ def main():
                 yield x[start:start + batch], y[start:start + batch]
 
     validation = (x[:64], y[:64])
-    if args.flavour == "keras2":
+    if args.unknown_length:
+        import tensorflow as tf
+
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).filter(lambda *_: True)
+        model.fit(data, epochs=args.epochs, validation_data=validation, verbose=verbose, callbacks=callbacks)
+    elif args.flavour == "keras2":
         model.fit_generator(batches(), steps_per_epoch=args.steps, epochs=args.epochs,
                             validation_data=validation, verbose=verbose, callbacks=callbacks)
     else:
@@ -97,6 +133,12 @@ def main():
         model.evaluate(x, y, batch_size=batch, verbose=verbose)
     elif args.evaluate:
         model.evaluate(x, y, batch_size=batch, verbose=verbose, callbacks=callbacks[-1:])
+    if early_bar is not None:
+        for step in range(1, 5):
+            early_bar.update(step, [("extra", 1.0)])
+    if args.attributes:
+        logger = callbacks[-1]
+        print("target {} seen {} epochs {}".format(logger.target, logger.seen, logger.epochs))
     sys.stdout.flush()
 
 

@@ -1,6 +1,16 @@
 """The Keras callback logic without Keras: hooks in the order Keras calls them, output
 replayed through a console model."""
-from ideconsole.callback import ProgressCallback
+import contextlib
+import io
+import re
+import types
+
+import pytest
+from consoles import LogReader
+
+from ideconsole import patch
+from ideconsole.callback import ProgbarCompat, ProgressCallback
+from ideconsole.console import Console
 
 
 class Callback:
@@ -165,3 +175,180 @@ def test_keras_3_evaluate_shows_the_running_means_keras_gives(make_setup):
         hooks.call("on_test_batch_end", batch, {"loss": loss})
     shown = [text for _, text in setup.writes if "3/4" in text][-1]
     assert "loss: 0.2500" in shown
+
+
+# -- a second logger, instances made before install(), stock attributes ---------------------
+
+
+def test_a_second_logger_on_another_stream_draws_there_and_a_duplicate_is_silenced(make_setup):
+    setup = make_setup("vt80")
+    log = io.StringIO()
+    hooks = fit([Logger(setup.console), Logger(), Logger(Console(log, console="log")),
+                 Logger(Console(log, console="log"))], {"verbose": 1, "epochs": 2, "steps": 4})
+    assert [type(item) for item in hooks.callbacks] == [Logger, Callback, Logger, Callback]
+    assert [line for line in setup.screen().lines() if line.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"]
+    lines = LogReader().feed_all([log.getvalue()]).lines()
+    assert [line.split(" 4/4 ")[0] for line in lines if "val_loss" in line] == ["Epoch 1/2", "Epoch 2/2"]
+
+
+class StockLogger(Callback):
+    """Keras's ProgbarLogger as its constructor leaves it (the attributes code reads)."""
+
+    def __init__(self):
+        self.seen, self.progbar, self.target, self.verbose, self.epochs = 0, None, None, 1, 1
+
+
+class StockProgbar:
+    """Keras 3's Progbar as its constructor leaves it."""
+
+    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
+                 stateless_metrics=None, unit_name="step"):
+        self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
+        self.stateful_metrics = set(stateful_metrics) if stateful_metrics is not None else None
+        self.stateless_metrics = set(stateless_metrics) if stateless_metrics is not None else None
+        if stateful_metrics is None and stateless_metrics is None:
+            self.stateful_metrics = set()
+        self._seen_so_far = 0
+
+    def update(self, current, values=None, finalize=None):
+        print("STOCK", current)
+
+
+@pytest.fixture
+def stock_classes():
+    """Fresh stand-ins for Keras's classes, each named as Keras names it, unpatched at the end."""
+    logger = type("ProgbarLogger", (StockLogger,), {})
+    progbar = type("Progbar", (StockProgbar,), {})
+    yield logger, progbar
+    patch.uninstall()
+
+
+def test_instances_made_before_install_draw_through_ideconsole(make_setup, stock_classes):
+    logger_class, progbar_class = stock_classes
+    logger, progbar = logger_class(), progbar_class(3, interval=0.0)
+    patch._patch_class(logger_class, ProgressCallback)
+    patch._patch_class(progbar_class, ProgbarCompat)
+    setup = make_setup("log")
+    fit([logger], {"verbose": 1, "epochs": 2, "steps": 4})  # AttributeError '_bar' before
+    for step in (1, 2, 3):
+        progbar.update(step, [("loss", 0.5)])
+    lines = setup.screen().lines()
+    assert not any("STOCK" in line for line in lines)
+    assert len([line for line in lines if line.startswith("Epoch 2/2 4/4 ")]) == 1, lines
+    assert lines[-1].startswith("3/3 ") and lines[-1].endswith("loss: 0.5000"), lines
+
+
+def test_the_stock_attributes_say_what_they_say_in_keras(make_setup):
+    make_setup("log")
+    logger = Logger()
+    hooks = CallbackList([logger], {"verbose": "auto", "epochs": 2, "steps": None})
+    assert (logger.target, logger.epochs, logger.verbose, logger.seen) == (None, 2, 1, 0)
+    hooks.call("on_train_begin")
+    hooks.call("on_epoch_begin", 0)
+    for batch in range(5):  # a dataset of unknown length
+        hooks.call("on_train_batch_end", batch, {"loss": 0.5})
+    assert logger.seen == 5 and logger.progbar is not None
+    hooks.call("on_epoch_end", 0, {"loss": 0.5})
+    assert (logger.target, logger.seen, logger.progbar) == (5, 5, None)  # learnt, as Keras does
+
+
+class Counter:
+    def __init__(self, value):
+        self.value = value
+
+    def numpy(self):
+        return self.value
+
+
+def test_tf_keras_verbose_2_counts_unknown_steps_with_the_model_counters(make_setup):
+    # tf_keras calls no batch hook at verbose=2 when the model counts the steps itself.
+    setup = make_setup("log")
+    logger = Logger()
+    model = types.SimpleNamespace(_train_counter=Counter(20), _test_counter=Counter(7),
+                                  _predict_counter=Counter(3))
+    logger.set_model(model)
+    logger.set_params({"verbose": 2, "epochs": 2, "steps": None})
+    assert logger._call_batch_hooks is False
+    logger.on_train_begin()
+    for epoch in range(2):
+        logger.on_epoch_begin(epoch)
+        logger.on_epoch_end(epoch, {"loss": 0.5})
+    logger.on_train_end()
+    logger.set_params({"verbose": 2, "epochs": 1, "steps": None})
+    logger.on_test_begin()
+    logger.on_test_end({"loss": 0.25})
+    lines = [line for line in setup.screen().lines() if not line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == ["20/20", "20/20", "7/7"], lines
+
+
+class Keras2Logger(Logger):
+    flavour = "keras2"
+
+
+def test_verbose_2_follows_the_layout_of_the_flavour(make_setup):
+    setup = make_setup("log")
+    fit([Keras2Logger()], {"verbose": 2, "epochs": 1, "steps": 4}, epochs=1)
+    keras3 = make_setup("log")
+    fit([Logger()], {"verbose": 2, "epochs": 1, "steps": 4}, epochs=1)
+    time = r"\d+(s|ms|us)"
+    keras2_layout = r"^4/4 - \d+s - loss: 0\.5000 - val_loss: 0\.2500 - TIME/epoch - TIME/step$"
+    keras3_layout = r"^4/4 - \d+s - TIME/step - loss: 0\.5000 - val_loss: 0\.2500$"
+    assert re.match(keras2_layout.replace("TIME", time), setup.screen().lines()[-1]), setup.screen().lines()
+    assert re.match(keras3_layout.replace("TIME", time), keras3.screen().lines()[-1]), keras3.screen().lines()
+
+
+# -- keras.utils.Progbar ------------------------------------------------------------------------
+
+
+class Progbar(ProgbarCompat, StockProgbar):
+    pass
+
+
+def test_progbar_writes_to_the_stdout_of_the_moment_it_writes(make_setup):
+    make_setup("log")
+    bar = Progbar(3, interval=0.0)
+    bar.update(1, [("value", 0.0)])
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        bar.update(2, [("value", 2.0)])
+    assert "2/3 " in captured.getvalue() and "value: 1.0000" in captured.getvalue()
+    assert "1/3 " not in captured.getvalue()
+
+
+def test_an_explicit_interval_is_honoured_in_a_log(make_setup):
+    setup = make_setup("log")
+    explicit, default = Progbar(4, interval=0.0), Progbar(4)
+    for step in (1, 2, 3):
+        explicit.update(step, [("loss", 1.0)])
+        default.update(step, [("loss", 9.0)])
+    lines = setup.screen().lines()
+    assert [line.split()[0] for line in lines if "loss: 1.0" in line] == ["1/4", "2/4", "3/4"]
+    assert not any("loss: 9.0" in line for line in lines)  # a heartbeat every 30 s
+
+
+@pytest.mark.parametrize("stateful, stateless, shown", [
+    ([], None, "1.0000"), (["value"], None, "2.0000"), (None, [], "2.0000"), (None, ["value"], "1.0000")])
+def test_progbar_stateful_and_stateless_metrics(make_setup, stateful, stateless, shown):
+    setup = make_setup("log")
+    bar = Progbar(3, interval=0.0, stateful_metrics=stateful, stateless_metrics=stateless)
+    bar.update(1, [("value", 0.0)])
+    bar.update(2, [("value", 2.0)])
+    assert setup.screen().lines()[-1].endswith("value: " + shown)
+
+
+def test_keras_3_progbar_shows_the_final_values_as_given(make_setup):
+    setup = make_setup("log")
+    bar = Progbar(2)
+    bar.update(1, [("loss", 1.0)])
+    bar.update(2, [("loss", 0.25)], finalize=True)
+    assert setup.screen().lines()[-1].endswith("loss: 0.2500")
+
+
+def test_progbar_keeps_the_stock_constructor_and_attributes(make_setup):
+    make_setup("log")
+    bar = Progbar(10, 30, 2, 0.5, ["acc"], None, "sample")
+    stock = (bar.target, bar.width, bar.verbose, bar.interval, bar.stateful_metrics)
+    assert stock == (10, 30, 2, 0.5, {"acc"})
+    assert bar._interval == 0.5 and Progbar(10)._interval is None
+    with pytest.raises(TypeError):
+        Progbar()  # as Keras: target is required

@@ -270,3 +270,76 @@ def test_install_reaches_direct_progbar_uses(flavour):
     bars = [line for line in log.lines() if line.startswith("20/20 ")]
     assert len(bars) == 1 and "loss: " in bars[0], log.lines()
     assert log.lines()[-1] == "uninstalled, update from " + ("tf_keras" if flavour == "tf_keras" else "keras")
+
+
+# -- loggers next to each other, made before install(), Keras's own switches -------------------
+
+
+def test_a_second_logger_writes_its_own_log(flavour, tmp_path):
+    path = str(tmp_path / "train.log")
+    output = run_piped(command(flavour, "--second-log", path), environment(), merge=False)
+    with open(path) as written:
+        for text in (output, written.read()):
+            log = LogReader().feed_all([text])
+            assert not log.has_control(), log.control_chars()
+            assert_one_final_line_per_epoch(log.lines(), chatter=False)
+
+
+def test_a_logger_and_a_progbar_made_before_install(flavour):
+    output = run_piped(command(flavour, "--logger", "stock", "--install-late"), environment(), merge=False)
+    log = LogReader().feed_all([output])
+    assert not log.has_control(), log.control_chars()
+    assert_one_final_line_per_epoch(log.lines()[:-1], chatter=False)
+    assert log.lines()[-1].startswith("4/4 ") and log.lines()[-1].endswith("extra: 1.0000"), log.lines()
+
+
+@pytest.mark.parametrize("flavour", flavour_params(("keras3", "tf_keras")))
+def test_verbose_2_counts_the_steps_of_a_dataset_of_unknown_length(flavour):
+    # Keras 2.2's fit_generator needs steps_per_epoch: it always knows the length.
+    output = run_piped(command(flavour, "--verbose", "2", "--unknown-length", "--attributes"),
+                       environment(), merge=False)
+    lines = LogReader().feed_all([output]).lines()
+    assert_one_final_line_per_epoch(lines[:-1], chatter=False, verbose=2)
+    assert lines[-1] == "target {0} seen {0} epochs {1}".format(STEPS, EPOCHS)
+
+
+@pytest.mark.parametrize("flavour", flavour_params(("keras3", "tf_keras")))
+@pytest.mark.parametrize("install", [False, True])
+def test_progress_goes_to_absl_logging_when_keras_interactive_logging_is_off(flavour, install):
+    # Keras 2.2 has no such switch.
+    logger = "none" if install else "ideconsole"
+    argv = command(flavour, "--not-interactive", "--logger", logger, install=install)
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: UP022 (3.6)
+                            env=environment(), timeout=300)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert "/{}".format(STEPS) not in result.stdout.decode()
+    log = LogReader().feed_all([result.stderr.decode()])
+    assert not log.has_control(), log.control_chars()
+    finals = [line for line in log.lines() if "val_loss" in line]
+    assert len(finals) == EPOCHS and all(re.search(r"Epoch \d/\d {0}/{0} ".format(STEPS), line)
+                                         for line in finals), log.lines()
+
+
+def test_the_stock_constructor_signatures_work(flavour):
+    import io as io_module
+
+    from ideconsole.console import Console
+
+    if flavour == "tf_keras":
+        from ideconsole.tf_keras import Progbar, ProgbarLogger
+    else:
+        from ideconsole.keras import Progbar, ProgbarLogger
+    console = Console(io_module.StringIO(), console="log")
+    if flavour == "keras3":
+        with pytest.raises(TypeError):
+            ProgbarLogger("steps")  # as Keras 3's own: no parameters
+        assert ProgbarLogger(console=console, verbose=2)._console is console
+    else:
+        logger = ProgbarLogger("steps", ["acc"])
+        assert logger.use_steps and logger.stateful_metrics == {"acc"} and logger._console is None
+        assert not ProgbarLogger(count_mode="samples", console=console).use_steps
+        with pytest.raises(ValueError):
+            ProgbarLogger("epochs")  # as Keras 2's own
+    bar = Progbar(10, 25, 2, 0.5, ["acc"])
+    stock = (bar.target, bar.width, bar.verbose, bar.interval, bar.stateful_metrics)
+    assert stock == (10, 25, 2, 0.5, {"acc"})
