@@ -148,7 +148,9 @@ class Progress:
             return
         state = self._state()
         if self.verbose == 2:
-            self.console.finish(summary_line(state, self._look.flavour))
+            line = summary_line(state, self._look.flavour)
+            # in a log every line says which epoch it is about, as at verbose=1
+            self.console.finish(state.title + " " + line if self._look.lines and state.title else line)
         elif self._look.lines:
             self.console.finish(log_line(state, final=True))
         else:

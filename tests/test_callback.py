@@ -94,6 +94,15 @@ def test_verbose_0_writes_nothing_and_2_only_epoch_lines(make_setup):
     assert not any("\r" in text for _, text in summary.writes)
 
 
+def test_verbose_2_lines_in_a_log_say_which_epoch(make_setup):
+    setup = make_setup("log")
+    fit([Logger(setup.console)], {"verbose": 2, "epochs": 2, "steps": 4})
+    lines = setup.screen().lines()
+    assert lines[0::2] == ["Epoch 1/2", "Epoch 2/2"]
+    assert lines[1].startswith("Epoch 1/2 4/4 - ") and lines[3].startswith("Epoch 2/2 4/4 - ")
+    assert len([line for line in lines if "val_loss" in line]) == 2
+
+
 def test_verbose_auto_and_nonsense_mean_1(make_setup):
     for verbose in ("auto", "loud"):
         setup = make_setup("vt80")
@@ -277,8 +286,8 @@ def test_tf_keras_verbose_2_counts_unknown_steps_with_the_model_counters(make_se
     logger.set_params({"verbose": 2, "epochs": 1, "steps": None})
     logger.on_test_begin()
     logger.on_test_end({"loss": 0.25})
-    lines = [line for line in setup.screen().lines() if not line.startswith("Epoch")]
-    assert [line.split(" - ")[0] for line in lines] == ["20/20", "20/20", "7/7"], lines
+    lines = [line for line in setup.screen().lines() if " - " in line]
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2 20/20", "Epoch 2/2 20/20", "7/7"], lines
 
 
 class Keras2Logger(Logger):

@@ -92,10 +92,10 @@ def epoch_blocks(lines):
     return blocks
 
 
-def assert_one_final_line_per_epoch(lines, chatter=True, verbose=1):
+def assert_one_final_line_per_epoch(lines, chatter=True, verbose=1, log=False):
     """Under each header: the foreign lines intact, then exactly the final line (wrapped
-    rows of a long one joined), nothing else."""
-    for rows in epoch_blocks(lines):
+    rows of a long one joined), nothing else. In a log (`log`) it names its epoch."""
+    for epoch, rows in enumerate(epoch_blocks(lines), 1):
         rows = [row for row in rows if row.strip()]
         if chatter:
             for text in FOREIGN:
@@ -106,7 +106,8 @@ def assert_one_final_line_per_epoch(lines, chatter=True, verbose=1):
         assert re.search(pattern, final), "not one final line: {!r}".format(rows)
         assert final.count("{0}/{0}".format(STEPS)) == 1, rows
         if verbose == 2:
-            assert final.startswith("{0}/{0} - ".format(STEPS)), final
+            title = "Epoch {}/{} ".format(epoch, EPOCHS) if log else ""
+            assert final.startswith("{0}{1}/{1} - ".format(title, STEPS)), final
 
 
 @pytest.mark.parametrize("columns", [80, 40])
@@ -152,7 +153,7 @@ def test_verbose_2_writes_one_line_per_epoch(flavour, where):
         lines = LogReader().feed_all([run_piped(argv, environment(), merge=False)]).lines()
     else:
         lines = VT(columns=100).feed_all([run_in_pty(argv, 100, environment())]).lines()
-    assert_one_final_line_per_epoch(lines, chatter=False, verbose=2)
+    assert_one_final_line_per_epoch(lines, chatter=False, verbose=2, log=where == "log")
 
 
 def test_evaluate_after_fit_gets_its_own_bar(flavour):
@@ -299,7 +300,7 @@ def test_verbose_2_counts_the_steps_of_a_dataset_of_unknown_length(flavour):
     output = run_piped(command(flavour, "--verbose", "2", "--unknown-length", "--attributes"),
                        environment(), merge=False)
     lines = LogReader().feed_all([output]).lines()
-    assert_one_final_line_per_epoch(lines[:-1], chatter=False, verbose=2)
+    assert_one_final_line_per_epoch(lines[:-1], chatter=False, verbose=2, log=True)
     assert lines[-1] == "target {0} seen {0} epochs {1}".format(STEPS, EPOCHS)
 
 
