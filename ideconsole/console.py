@@ -386,7 +386,12 @@ class Console:
             if isinstance(error, BrokenPipeError):
                 # The reader went away (`train.py | head`): training goes on, and neither
                 # later prints nor Python's flush at exit fail, on the null device.
-                _compat.discard_output(self.stream if ours else stream)
+                broken = self.stream if ours else stream
+                # `2>&1 | head`: the other stream writes into the same closed pipe
+                for other in (self.stream, self.stderr):
+                    if other is not broken and _compat.same_file(other, broken):
+                        _compat.discard_output(other)
+                _compat.discard_output(broken)
             elif foreign:
                 raise
 

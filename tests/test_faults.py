@@ -319,3 +319,36 @@ def test_a_print_the_console_cannot_encode_is_escaped_with_or_without_a_bar(colu
     assert "during the bar \\u2705 caf\\xe9" in lines
     if hasattr(io.TextIOWrapper, "reconfigure"):  # Python 3.7+: a stream's errors can be changed
         assert lines[-1] == "after the bar \\u2705", lines
+
+
+STDERR_INTO_A_CLOSED_PIPE = r"""
+import sys
+from ideconsole.console import get_console
+from ideconsole.progress import Progress
+get_console().write("Epoch 1/1\n")
+sys.stdin.readline()  # the reader has gone by now
+bar = Progress(200, interval=0)
+for step in range(1, 201):
+    bar.update(step, {"loss": 0.5})
+    if step % 50 == 0:
+        print("a warning on stderr", step, file=sys.stderr)
+bar.done({"loss": 0.5})
+print("after training", file=sys.stderr)
+open(sys.argv[1], "w").write("finished")
+"""
+
+
+@pytest.mark.parametrize("env", [{}, {"PYCHARM_HOSTED": "1"}], ids=["log", "pycharm"])
+def test_stderr_into_the_same_closed_pipe_does_not_stop_training(env, tmp_path):
+    """`python train.py 2>&1 | head -1`: stderr is the same broken pipe as stdout."""
+    marker = tmp_path / "marker"
+    env = dict(clean_environment(), PYTHONUNBUFFERED="1", **env)
+    process = subprocess.Popen([sys.executable, "-c", STDERR_INTO_A_CLOSED_PIPE, str(marker)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env=env)
+    assert process.stdout.readline() == b"Epoch 1/1\n"
+    process.stdout.close()  # `| head -1`
+    process.stdin.write(b"\n")
+    process.stdin.close()
+    assert process.wait(timeout=60) == 0
+    assert marker.read_text() == "finished"
