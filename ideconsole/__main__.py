@@ -6,6 +6,7 @@ import os
 import runpy
 import sys
 import time
+import zipfile
 from typing import List, Optional
 
 from . import __version__, _compat
@@ -81,6 +82,10 @@ def run(argv: List[str]) -> int:
         print("python -m ideconsole run: error: can't open file {!r}: no such file".format(
             os.path.abspath(argv[0])), file=sys.stderr)
         return 2
+    elif not _runnable_path(argv[0]):
+        print("python -m ideconsole run: error: can't find '__main__' module in {!r}".format(
+            os.path.abspath(argv[0])), file=sys.stderr)
+        return 1
     from . import install
 
     install()
@@ -92,6 +97,16 @@ def run(argv: List[str]) -> int:
         sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
         runpy.run_path(argv[0], run_name="__main__")
     return 0
+
+
+def _runnable_path(path: str) -> bool:
+    """A script, or a folder or zip file with a __main__ module, as `python PATH` runs."""
+    if os.path.isdir(path):
+        return any(os.path.exists(os.path.join(path, "__main__" + ext)) for ext in (".py", ".pyc"))
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return any(name in archive.namelist() for name in ("__main__.py", "__main__.pyc"))
+    return True
 
 
 def _find_module(name: str):

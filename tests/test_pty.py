@@ -202,6 +202,8 @@ def test_pycharm_hosted_writing_into_a_file_gives_a_log(tmp_path):
     (["run", "missing.py"], 2, "python -m ideconsole run: error: can't open file"),
     (["run", "-m"], 2, "python -m ideconsole run: error: -m needs a module name"),
     (["run", "-m", "no_such_module_here"], 1, "python -m ideconsole run: error: no module named"),
+    (["run", os.path.dirname(os.path.abspath(__file__))], 1,
+     "python -m ideconsole run: error: can't find '__main__' module in"),
 ])
 def test_run_explains_a_mistake_in_one_line(argv, status, message):
     result = subprocess.run([sys.executable, "-m", "ideconsole"] + argv, stdout=subprocess.PIPE,
