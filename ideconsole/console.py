@@ -21,7 +21,10 @@ from .strategies import strategy_for
 LOCK = threading.RLock()
 FD_CONSOLES = ("vt", "conhost-vt", "pycharm", "dumb")  # where stray bytes would break the line
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
-_consoles = {}  # id(real stream) -> its shared Console (see get_console)
+# id(real stream) -> its shared Console (see get_console): held as long as something
+# uses it; for the life of the process for its own stdout and stderr, and the latest other
+_consoles = weakref.WeakValueDictionary()
+_kept_consoles = {}  # "stdout", "stderr" or "latest" -> Console
 
 
 class StreamProxy:
@@ -495,7 +498,12 @@ def get_console(stream: Optional[TextIO] = None, **options) -> Console:
         console = _consoles.get(id(real))
         if console is None or options or console.stream is not real:
             console = Console(real, **options)
-            _consoles[id(real)] = console  # kept: its state (where the cursor is) lives on
+            _consoles[id(real)] = console
+            # its state (where the cursor is) lives on between bars; another stream (a
+            # redirect_stdout buffer, a file) is not kept once the script has dropped it and
+            # drawn elsewhere (kept until then: a print may still be writing to its proxies)
+            standard = {id(sys.__stdout__): "stdout", id(sys.__stderr__): "stderr"}
+            _kept_consoles[standard.get(id(real), "latest")] = console
         return console
 
 

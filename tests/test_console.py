@@ -1,12 +1,15 @@
 """The adapter on every console model: what a person sees after a simulated training
 with other output mixed in."""
+import contextlib
 import gc
+import io
 import logging
 import re
 import sys
 import threading
 import types
 import warnings
+import weakref
 
 import pytest
 
@@ -418,3 +421,21 @@ def test_a_line_left_unfinished_before_a_bar_without_header_is_kept(make_setup, 
     bar.done({"loss": 0.5})
     lines = setup.screen().lines()
     assert "evaluating:" in lines and lines[-1].lstrip().startswith("10/10"), lines
+
+
+def test_a_stream_drawn_on_through_redirect_stdout_is_not_kept_alive():
+    """`with redirect_stdout(io.StringIO()): model.fit(...)` once per trial of a search: each
+    buffer (or file) goes when the script drops it, not at exit."""
+    buffers = []
+    for _trial in range(3):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            bar = Progress(10, console=console_module.get_console(), clock=Clock())
+            bar.update(5, {"loss": 0.5})
+            bar.done({"loss": 0.5})
+        buffers.append(weakref.ref(buffer))
+        assert buffer.getvalue().startswith("10/10")
+        del buffer, bar
+    console_module.get_console().write("the search is done\n")  # drawn elsewhere since
+    gc.collect()
+    assert [ref() for ref in buffers] == [None, None, None]
