@@ -94,8 +94,9 @@ def run(argv: List[str]) -> int:
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
     else:
         sys.argv = argv
-        sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
-        runpy.run_path(argv[0], run_name="__main__")
+        script = os.path.abspath(argv[0])  # as Python 3.9+ gives __file__, whatever the cwd becomes
+        sys.path.insert(0, os.path.dirname(script))
+        runpy.run_path(script, run_name="__main__")
     return 0
 
 
