@@ -14,7 +14,7 @@ import weakref
 import pytest
 
 from ideconsole import console as console_module
-from ideconsole.console import StreamProxy
+from ideconsole.console import Console, StreamProxy
 from ideconsole.progress import Progress
 
 EPOCHS, STEPS = 3, 40
@@ -439,3 +439,16 @@ def test_a_stream_drawn_on_through_redirect_stdout_is_not_kept_alive():
     console_module.get_console().write("the search is done\n")  # drawn elsewhere since
     gc.collect()
     assert [ref() for ref in buffers] == [None, None, None]
+
+
+@pytest.mark.xfail(strict=True, reason="proxies are put in place for sys.stdout only when it is the stream "
+                   "drawn on: a bar on stderr leaves sys.stdout unwatched")
+def test_a_bar_drawn_on_stderr_keeps_prints_to_stdout_above_it(make_setup):
+    setup = make_setup("vt80")
+    console = Console(sys.stderr, profile=setup.console.profile)  # progress on stderr, as tqdm
+    bar = Progress(20, console=console, clock=Clock())
+    bar.update(10, {"loss": 0.5})
+    print("a print on stdout")
+    bar.done({"loss": 0.5})
+    lines = setup.screen().lines()
+    assert lines[0] == "a print on stdout" and lines[1].startswith("20/20"), lines
