@@ -119,6 +119,19 @@ def _find_module(name: str):
         return None
 
 
+def _at_least(kind, least):
+    """An argparse type: a number of `kind`, `least` or more (a usage error otherwise)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value >= least or value == float("inf"):
+            raise argparse.ArgumentTypeError("{!r} is not a number of {} or more".format(text, least))
+        return value
+    return parse
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "clean":
@@ -131,9 +144,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("report", help="what ideconsole detects for this stdout, and why (the default)")
     demo_parser = sub.add_parser("demo", help="draw a simulated training")
-    demo_parser.add_argument("--epochs", type=int, default=3)
-    demo_parser.add_argument("--steps", type=int, default=40)
-    demo_parser.add_argument("--delay", type=float, default=0.03, help="seconds per step")
+    demo_parser.add_argument("--epochs", type=_at_least(int, 1), default=3)
+    demo_parser.add_argument("--steps", type=_at_least(int, 1), default=40)
+    demo_parser.add_argument("--delay", type=_at_least(float, 0), default=0.03, help="seconds per step")
     sub.add_parser("run", help="run SCRIPT [ARGS...] with ideconsole.install() applied")
     sub.add_parser("clean", help="turn a log full of \\r, \\b and colour codes into plain lines "
                                  "(FILE, or stdin)")

@@ -204,6 +204,10 @@ def test_pycharm_hosted_writing_into_a_file_gives_a_log(tmp_path):
     (["run", "-m", "no_such_module_here"], 1, "python -m ideconsole run: error: no module named"),
     (["run", os.path.dirname(os.path.abspath(__file__))], 1,
      "python -m ideconsole run: error: can't find '__main__' module in"),
+    (["demo", "--delay", "-1"], 2, "python -m ideconsole demo: error: argument --delay"),
+    (["demo", "--delay", "nan"], 2, "python -m ideconsole demo: error: argument --delay"),
+    (["demo", "--epochs", "0"], 2, "python -m ideconsole demo: error: argument --epochs"),
+    (["demo", "--steps", "-3"], 2, "python -m ideconsole demo: error: argument --steps"),
 ])
 def test_run_explains_a_mistake_in_one_line(argv, status, message):
     result = subprocess.run([sys.executable, "-m", "ideconsole"] + argv, stdout=subprocess.PIPE,
