@@ -384,6 +384,9 @@ class ProgbarCompat:
             progress = self._progress
             if progress is None or (sys.stdout is not self._stdout and self._console is None):
                 progress = self._follow_stdout()
+            if progress.finished and current < progress.step:
+                # counting from the start again (one Progbar for every epoch of a loop): a new pass
+                progress = self._progress = self._new_progress(progress.console)
             target = self.target
             if target and progress.total != target:  # Keras's logger sets it once it is known
                 progress.total = target
@@ -415,12 +418,15 @@ class ProgbarCompat:
             stateful = getattr(self, "stateful_metrics", None)
             self._averages = Averages(stateful or (), None if stateful is not None
                                       else getattr(self, "stateless_metrics", None))
-        progress = Progress(self.target, console=console, verbose=self.verbose, flavour=self.flavour,
-                            interval=self._interval)
+        progress = self._new_progress(console)
         if old is not None:
             progress.take_over(old)
         self._progress = progress
         return progress
+
+    def _new_progress(self, console) -> Progress:
+        return Progress(self.target, console=console, verbose=self.verbose, flavour=self.flavour,
+                        interval=self._interval)
 
 
 def _passed(function, args, kwargs, name) -> bool:

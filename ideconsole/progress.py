@@ -170,6 +170,11 @@ class Progress:
     def step(self) -> int:
         return self._step
 
+    @property
+    def finished(self) -> bool:
+        """Whether done() or stop() has ended the bar."""
+        return self._finished
+
     def take_over(self, other: "Progress") -> None:
         """Go on from where `other` (the same run of steps, on another console) stopped:
         its times, step and values; it draws nothing more, and what it drew stays."""

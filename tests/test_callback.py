@@ -361,3 +361,16 @@ def test_progbar_keeps_the_stock_constructor_and_attributes(make_setup):
     assert bar._interval == 0.5 and Progbar(10)._interval is None
     with pytest.raises(TypeError):
         Progbar()  # as Keras: target is required
+
+
+def test_a_progbar_used_again_for_another_pass_draws_it(make_setup):
+    """A custom training loop that makes one Progbar and counts from 1 again every epoch:
+    stock Keras draws every pass."""
+    setup = make_setup("log")
+    bar = Progbar(3, interval=0.0)
+    for epoch in range(3):
+        for step in (1, 2, 3):
+            bar.update(step, [("loss", float(epoch))])
+    counts = [line.split()[0] for line in setup.screen().lines()]
+    assert counts == ["1/3", "2/3", "3/3"] * 3, setup.screen().lines()
+    assert setup.screen().lines()[-1].endswith("loss: 2.0000")
