@@ -22,7 +22,7 @@ class ProgressCallback:
     they mean there; `progbar` is the bar being drawn, a `Progress`.
     """
 
-    flavour = "keras3"           # "keras2" for tf_keras and standalone Keras 2.x (see render.Look)
+    flavour = "keras3"           # "keras2": tf_keras; "keras2.2": standalone Keras 2.2 (see render.Look)
     async_safe = True            # Keras 3: batch hooks may run on a thread pool (JAX, PyTorch)
     _supports_tf_logs = True     # tf_keras: hand us tensors; we convert only what is drawn
 

@@ -48,7 +48,8 @@ def _patch_class(cls, methods) -> None:
     replacements = {name: value for name, value in vars(methods).items() if name not in _SKIP}
     if methods is ProgbarCompat:
         replacements["__init__"] = _progbar_init(cls.__init__)
-    replacements["flavour"] = "keras3" if cls.__module__.startswith("keras.src.") else "keras2"
+    replacements["flavour"] = ("keras3" if cls.__module__.startswith("keras.src.")
+                               else "keras2.2" if cls.__module__.startswith("keras.") else "keras2")
     for name, value in replacements.items():
         saved[name] = cls.__dict__.get(name, _MISSING)
         setattr(cls, name, value)

@@ -150,7 +150,9 @@ class Progress:
         if self.verbose == 2:
             line = summary_line(state, self._look.flavour)
             # in a log every line says which epoch it is about, as at verbose=1
-            self.console.finish(state.title + " " + line if self._look.lines and state.title else line)
+            if self._look.lines and state.title:
+                line = state.title + " " + line.lstrip()
+            self.console.finish(line)
         elif self._look.lines:
             self.console.finish(log_line(state, final=True))
         else:

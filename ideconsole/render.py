@@ -27,8 +27,8 @@ class Look(NamedTuple):
     unicode: bool = True     # "━" bar (Keras 3) or "[===>...]" (Keras 2)
     color: bool = True
     lines: bool = False      # every update is a log line: say which epoch, no bar
-    flavour: str = "keras3"  # whose number and layout conventions: "keras3", or "keras2"
-                             # (tf_keras and standalone Keras 2.x)
+    flavour: str = "keras3"  # whose number and layout conventions: "keras3", "keras2" (tf_keras,
+                             # tf.keras) or "keras2.2" (standalone Keras 2.2 and 2.3)
 
 
 class State(NamedTuple):
@@ -191,8 +191,11 @@ def log_line(state: State, final: bool = False) -> str:
 
 def summary_line(state: State, flavour: str = "keras3") -> str:
     """verbose=2: one plain line per epoch, in the layout of the flavour's own Keras:
-    Keras 3 `4/4 - 0s - 64ms/step - loss: ...`; tf_keras and Keras 2
-    `4/4 - 0s - loss: ... - 250ms/epoch - 62ms/step` (the epoch's time over its steps)."""
+    Keras 3 `4/4 - 0s - 64ms/step - loss: ...`; tf_keras
+    `4/4 - 0s - loss: ... - 250ms/epoch - 62ms/step` (the epoch's time over its steps);
+    standalone Keras 2.2 ` - 0s - loss: ...`."""
+    if flavour == "keras2.2":
+        return " - " + format_elapsed(state.elapsed) + _metrics(state.values, False)
     parts = [_count(state).strip(), format_elapsed(state.elapsed)]
     if flavour == "keras2":
         per_step = state.elapsed / state.step if state.step else 0.0

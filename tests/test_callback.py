@@ -306,6 +306,21 @@ def test_verbose_2_follows_the_layout_of_the_flavour(make_setup):
     assert re.match(keras3_layout.replace("TIME", time), keras3.screen().lines()[-1]), keras3.screen().lines()
 
 
+class Keras22Logger(Logger):
+    flavour = "keras2.2"
+
+
+@pytest.mark.parametrize("console_kind, layout", [
+    ("vt80", r"^ - \d+s - loss: 0\.5000 - val_loss: 0\.2500$"),
+    ("log", r"^Epoch 2/2 - \d+s - loss: 0\.5000 - val_loss: 0\.2500$")])
+def test_verbose_2_in_keras_2_2_is_its_own_layout(make_setup, console_kind, layout):
+    """Standalone Keras 2.2 (and 2.3) write ` - 0s - loss: ...` at verbose=2: no step count, no
+    time per epoch or step (those came with tf.keras)."""
+    setup = make_setup(console_kind)
+    fit([Keras22Logger(setup.console)], {"verbose": 2, "epochs": 2, "steps": 4}, epochs=2)
+    assert re.match(layout, setup.screen().lines()[-1]), setup.screen().lines()
+
+
 # -- keras.utils.Progbar ------------------------------------------------------------------------
 
 
