@@ -72,6 +72,34 @@ def terminal_width(stream) -> Optional[int]:
     return columns if columns > 0 else None
 
 
+def same_destination(one, other) -> bool:
+    """Whether two streams end in one place: one terminal, file or pipe (`2>&1`)."""
+    if one is other:
+        return True
+    if isatty(one) and isatty(other):
+        return True  # one terminal, as far as anyone drawing on it can tell
+    numbers = fileno(one), fileno(other)
+    if None in numbers:
+        return False
+    try:
+        first, second = os.fstat(numbers[0]), os.fstat(numbers[1])
+    except OSError:
+        return False
+    return bool(first.st_ino) and (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def terminal_rows(stream) -> Optional[int]:
+    """Rows of the terminal behind `stream`, or None when it has none."""
+    number = fileno(stream)
+    if number is None:
+        return None
+    try:
+        rows = os.get_terminal_size(number).lines
+    except (OSError, ValueError):
+        return None
+    return rows if rows > 0 else None
+
+
 def discard_output(stream) -> None:
     """Point the descriptor behind `stream` at the null device (after a broken pipe)."""
     number = fileno(stream)

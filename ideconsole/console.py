@@ -7,13 +7,14 @@ lock orders all of it. Output problems (a closed or broken stream, an encoding t
 cannot show a character) end in a fallback, never in an exception for the caller.
 """
 import atexit
+import itertools
 import os
 import sys
 import threading
 import weakref
-from typing import Callable, Optional, TextIO
+from typing import Callable, Hashable, Optional, TextIO
 
-from . import _compat, descriptors
+from . import _compat, area, descriptors
 from .cells import cell_width, strip_ansi, truncate
 from .detect import Profile, detect, parse_bool, usable_width
 from .strategies import strategy_for
@@ -25,6 +26,7 @@ ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "
 # uses it; for the life of the process for its own stdout and stderr, and the latest other
 _consoles = weakref.WeakValueDictionary()
 _kept_consoles = {}  # "stdout", "stderr" or "latest" -> Console
+_since = itertools.count()  # orders bars of equal depth in a status area
 
 
 class StreamProxy:
@@ -106,9 +108,10 @@ class Console:
         self._capture_fds = capture_fds and self.profile.console in FD_CONSOLES
         self._capture = None       # descriptors 1 and 2, owned while a status line is up
         self._tty = {"stdout": _compat.isatty(self.stream), "stderr": _compat.isatty(self.stderr)}
-        self._shown = 0            # cells of the status line now on screen
+        self._shown = 0            # cells of the status line now on screen (of each row, for several)
         self._drawn_columns = None  # the terminal's columns when it was drawn
-        self._line = None          # the status line's text, to redraw it after other output
+        self._line = None          # the status line's text (or rows), to redraw it after other output
+        self._rows = {}            # bar -> area.Row, while several bars may be up (not in a log)
         self._active = False       # a status line is in progress
         self._pending = {}         # stream name -> text after its last newline, held back
         self._at_line_start = True  # on stdout's screen or file, as far as it passed through here
@@ -132,28 +135,73 @@ class Console:
         """False when every status update becomes a line of its own (logs, CI)."""
         return self.profile.mode != "lines"
 
-    def width(self) -> Optional[int]:
-        """Cells a status line may take now; None when the console does not wrap."""
+    def width(self, row: Hashable = None, depth: Optional[int] = None) -> Optional[int]:
+        """Cells a status line may take now; None when the console does not wrap. With other
+        bars up on a console that shows one line, what is left for bar `row`'s line."""
+        width = self.full_width()
+        if self._rows and self.redraws and not self._stacks():
+            with LOCK:
+                return area.room(self._rows, row, width, depth, self._cells)
+        return width
+
+    def full_width(self) -> Optional[int]:
+        """Cells a line may take on this console now, whatever other bars are up."""
         columns = self._columns()
         return usable_width(self.profile.console, columns) if columns else self.profile.width
 
-    def status(self, text: str) -> None:
-        """Show `text` as the status line, replacing the previous one."""
+    def status(self, text: str, row: Hashable = None, brief: Optional[str] = None,
+               depth: Optional[int] = None) -> None:
+        """Show `text` as the status line, replacing the previous one.
+
+        Several bars may be up at once (nested loops): each names its `row` (None: the
+        main one, Keras's) and `depth` (0 outermost; default: inside those already up). A VT
+        terminal shows a row per bar; other consoles one line, the outer bars as their
+        `brief` (default: the first word of their line); a log, each update as a line."""
         with LOCK:
             if self._broken or self._silent:
                 return
             text = self._prepare(text)
+            if self.redraws:
+                known = self._rows.get(row)
+                if known is None:
+                    depth, since = area.depth_for(self._rows, depth), next(_since)
+                else:
+                    depth, since = known.depth, known.since
+                if brief is not None:
+                    brief = self._prepare(brief)
+                self._rows[row] = area.Row(text, brief, depth, since)
+                if len(self._rows) > 1:
+                    text = self._composition()
             lead = self._line_break()
             if not self._active:
                 self._activate()
             self._emit(self._out, lead + self._draw(text))
             self._at_line_start = not self.redraws or not self._shown  # an empty line leaves column 0
 
-    def finish(self, text: Optional[str] = None) -> None:
+    def finish(self, text: Optional[str] = None, row: Hashable = None) -> None:
         """Make the status line permanent, as `text` if given (never cut to the width),
-        and move to a new line. Text held back from other streams is written first."""
+        and move to a new line. Text held back from other streams is written first. With
+        other bars up, bar `row`'s line goes above them and they stay."""
         with LOCK:
             self._settle()
+            if row is not None and not self.redraws:
+                # A log: another bar's final line is one more line; Keras's bar, if one is
+                # in progress, is not ended by it.
+                if text is not None and not self._silent:
+                    self._put("stdout", self._prepare(text) + "\n", foreign=False)
+                if self._active and self._final_line is None:
+                    self._deactivate()
+                return
+            if self.redraws and (self._rows or row is not None) and set(self._rows) != {row}:
+                ended = self._rows.pop(row, None)
+                if ended is None and (row is not None or text is None):
+                    return  # never shown here, or already ended by an interruption
+                if self._rows:
+                    self._line = self._composition()
+                final = self._prepare(text) if text is not None else ended.text
+                self._put("stdout", final + "\n", foreign=False)
+                return
+            self._rows.clear()
             if not self._active:
                 if text is not None and not self._silent:
                     final = self._prepare(text)
@@ -178,9 +226,17 @@ class Console:
             self._shown, self._line = 0, None
             self._deactivate()
 
-    def clear(self) -> None:
-        """Remove the status line from the screen without keeping it."""
+    def clear(self, row: Hashable = None) -> None:
+        """Remove the status line (with several bars up, bar `row`'s) from the screen
+        without keeping it."""
         with LOCK:
+            if row is not None and row not in self._rows:
+                return  # never shown (in a log nothing transient is), or ended already
+            if self._rows and set(self._rows) != {row}:
+                if self._rows.pop(row, None) is not None and self._active:
+                    self._emit(self._out, self._draw(self._composition()))
+                return
+            self._rows.clear()
             if self._active:
                 self._flush_pending()
                 if self._shown:
@@ -188,6 +244,10 @@ class Console:
                     self._at_line_start = True
                 self._shown, self._line = 0, None
                 self._deactivate()
+
+    def showing(self, row: Hashable) -> bool:
+        """Whether bar `row` is up in the status area."""
+        return row in self._rows
 
     def write(self, text: str) -> None:
         """Permanent text on stdout (an epoch's header); above the status line if one is up.
@@ -222,7 +282,7 @@ class Console:
 
     def close(self) -> None:
         """End what is in progress, keeping its latest state as a permanent line (also in
-        a log)."""
+        a log); several bars up each leave theirs, outermost first."""
         final_line, self._final_line = self._final_line and self._final_line(), None
         text = None
         if final_line is not None:
@@ -232,7 +292,9 @@ class Console:
                 pass
         with LOCK:
             self._settle()
-            self.finish(text)
+            rows = area.ordered(self._rows)
+            for row in rows if None in rows else rows + [None]:
+                self.finish(text if row is None else None, row)
 
     def __enter__(self) -> "Console":
         return self
@@ -325,14 +387,16 @@ class Console:
             return columns
         return None
 
-    def _draw(self, text: str) -> str:
-        """What replaces the line on screen with `text`, cut to the width of the moment."""
+    def _draw(self, text) -> str:
+        """What replaces the line on screen with `text` (or the rows of a list), cut to the
+        width of the moment."""
         columns = self._columns()
         width = usable_width(self.profile.console, columns) if columns else self.profile.width
-        cells = self._cells(text)
-        if width and self.redraws and cells > width:
-            text = truncate(text, width, self.profile.ambiguous_wide)
-            cells = self._cells(text)
+        if isinstance(text, str):
+            text, cells = self._fit(text, width)
+        else:
+            fitted = [self._fit(line, width) for line in text]
+            text, cells = [line for line, _ in fitted], tuple(count for _, count in fitted)
         out, self._shown = self._strategy.draw(self._shown, text, cells, self._resized(columns))
         self._line, self._drawn_columns = text, columns
         return out
@@ -348,10 +412,30 @@ class Console:
     def _cells(self, text: str) -> int:
         return cell_width(text, self.profile.ambiguous_wide)
 
+    def _fit(self, text: str, width: Optional[int]):
+        """`text` cut to `width` where the console redraws, and its cells."""
+        cells = self._cells(text)
+        if width and self.redraws and cells > width:
+            text = truncate(text, width, self.profile.ambiguous_wide)
+            cells = self._cells(text)
+        return text, cells
+
+    def _stacks(self) -> bool:
+        return getattr(self._strategy, "stacks", False)
+
+    def _composition(self):
+        """What the bars up now show: their rows on a VT terminal (no more than it has),
+        else one line."""
+        if self._stacks():
+            rows = _compat.terminal_rows(self.stream) if len(self._rows) > 1 else None
+            return area.stacked(self._rows, min(area.MAX_ROWS, max(rows - 1, 1)) if rows else area.MAX_ROWS)
+        line = area.composed(self._rows)
+        return line if self.profile.unicode else line.translate(ASCII_FALLBACK)
+
     def _wraps_at_once(self, cells: int) -> bool:
         """Whether a line of `cells` ends exactly on the last column of the legacy console,
         which moves to the next row as soon as it is written there."""
-        width = self.width()
+        width = self.full_width()
         return bool(self.profile.console == "conhost-legacy" and width and cells
                     and cells % (width + 1) == 0)
 
@@ -530,6 +614,7 @@ def _after_fork_in_child() -> None:
         console._active, console._shown, console._line, console._capture = False, 0, None, None
         console._final_line = None
         console._pending.clear()
+        console._rows.clear()
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, StreamProxy):

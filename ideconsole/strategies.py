@@ -5,7 +5,7 @@ ever leaves a trailing carriage return (PyCharm blanks the line on one) and none
 them relies on the terminal wrapping: the caller keeps the line inside the usable width.
 `columns` is the terminal's width when it changed since the line on screen was drawn.
 """
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 ERASE_TO_END = "\x1b[K"
 ERASE_BELOW = "\x1b[J"
@@ -66,6 +66,47 @@ class CarriageReturn:
         return self.draw(shown, text, cells, columns)[0] + "\n"
 
 
+class StatusRows(CarriageReturn):
+    """Carriage return on a VT console, which can also show a status area of several rows
+    (nested bars): `text` a list of lines, `cells` a tuple of their cells, and `shown` then
+    the cells of each row on screen, the cursor at the end of the last. One line is drawn
+    exactly as CarriageReturn draws it. Several go back up to the first row (over the rows
+    each takes now where the terminal rewrapped them, as for one line), rewrite every row
+    with ESC[K after it and erase what is left below."""
+
+    stacks = True
+
+    def _rows(self, shown, columns: Optional[int]) -> str:
+        """Back to the first cell of the rows on screen."""
+        if isinstance(shown, int):
+            return self._home(shown, columns)
+        *above, last = shown
+        home = self._home(last, columns)  # to the first row of the last line
+
+        def rows(cells: int) -> int:
+            return max(1, -(-cells // columns)) if columns and self.resize != "truncate" else 1
+        up = sum(rows(cells) for cells in above)
+        return home + ("\x1b[{}A".format(up) if up else "")
+
+    def draw(self, shown, text: Union[str, Sequence[str]], cells, columns: Optional[int] = None):
+        if isinstance(text, str):
+            if isinstance(shown, int):
+                return super().draw(shown, text, cells, columns)
+            lines, counts = [text], (cells,)
+        else:
+            lines, counts = list(text), tuple(cells)
+        if not lines:
+            return self.erase(shown, columns), 0
+        body = "".join(line + ERASE_TO_END + "\n" for line in lines[:-1]) + lines[-1]
+        tail = ERASE_BELOW if counts[-1] else ERASE_BELOW_FROM_LINE_START
+        return self._rows(shown, columns) + body + tail, counts if len(counts) > 1 else counts[0]
+
+    def erase(self, shown, columns: Optional[int] = None) -> str:
+        if isinstance(shown, int):
+            return super().erase(shown, columns)
+        return self._rows(shown, columns) + ERASE_BELOW_FROM_LINE_START
+
+
 class Backspace:
     """Back over exactly the cells on screen, write the new text, blank what is left of
     the old one and step back to the end of the new text. The reliable way on the legacy
@@ -102,7 +143,7 @@ class Lines:
 
 def strategy_for(mode: str, erase: str = "csi", resize: str = "truncate"):
     if mode == "cr":
-        return CarriageReturn(erase, resize)
+        return StatusRows(erase, resize) if erase == "csi" else CarriageReturn(erase, resize)
     if mode == "backspace":
         return Backspace()
     if mode == "lines":
