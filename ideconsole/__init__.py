@@ -2,8 +2,9 @@
 notebooks and log files.
 
 `Console` draws a status line on whatever stdout is; `Progress` is a bar over it; the
-Keras callbacks live in `ideconsole.keras` and `ideconsole.tf_keras` (imported on demand,
-so `import ideconsole` never imports TensorFlow or Keras).
+Keras callbacks live in `ideconsole.keras` and `ideconsole.tf_keras`, tqdm's bars in
+`ideconsole.tqdm` (imported on demand, so `import ideconsole` never imports TensorFlow,
+Keras or tqdm).
 """
 from .console import Console, get_console
 from .detect import Facts, Profile, detect
@@ -15,8 +16,8 @@ __all__ = ["Console", "Facts", "Profile", "Progress", "detect", "get_console", "
 
 
 def install():
-    """Make unmodified Keras code (fit(verbose=1), keras.utils.Progbar) draw through
-    ideconsole, for every Keras flavour that can be imported."""
+    """Make unmodified Keras code (fit(verbose=1), keras.utils.Progbar), for every Keras
+    flavour that can be imported, and every tqdm bar draw through ideconsole."""
     from .patch import install as _install
 
     return _install()

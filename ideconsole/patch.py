@@ -1,10 +1,11 @@
-"""`install()`: unmodified Keras code draws through ideconsole.
+"""`install()`: unmodified Keras and tqdm code draws through ideconsole.
 
-Keras's own `ProgbarLogger` and `Progbar` classes get ideconsole's methods, for every Keras
-flavour: already imported ones at once, the others when they are first imported (an
-import hook). Patching the classes themselves, rather than the names that refer to them,
-reaches every place Keras creates them, and instances made before install(); it keeps
-`isinstance` checks true, and is undone by `uninstall()`.
+Keras's own `ProgbarLogger` and `Progbar` classes, for every Keras flavour, and tqdm's
+`tqdm` class get ideconsole's methods: already imported ones at once, the others when they
+are first imported (an import hook). Patching the classes themselves, rather than the names
+that refer to them, reaches every place they are created (tqdm's subclasses included), and
+instances made before install(); it keeps `isinstance` checks true, and is undone by
+`uninstall()`.
 """
 import importlib.abc
 import importlib.util
@@ -12,6 +13,7 @@ import sys
 import threading
 
 from .callback import ProgbarCompat, ProgressCallback, _passed
+from .tqdm_bars import TqdmMethods, stock_methods
 
 # module -> (class name, ideconsole's methods for it)
 TARGETS = {
@@ -23,6 +25,7 @@ TARGETS = {
     "keras.utils.generic_utils": ("Progbar", ProgbarCompat),
     "tensorflow.python.keras.callbacks": ("ProgbarLogger", ProgressCallback),   # tf.keras, TF 2.x < 2.16
     "tensorflow.python.keras.utils.generic_utils": ("Progbar", ProgbarCompat),
+    "tqdm.std": ("tqdm", TqdmMethods),                                          # tqdm, tqdm.auto
 }
 _MISSING = object()
 _SKIP = ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__", "__init__",
@@ -46,10 +49,13 @@ def _patch_class(cls, methods) -> None:
         return
     saved = {}
     replacements = {name: value for name, value in vars(methods).items() if name not in _SKIP}
-    if methods is ProgbarCompat:
-        replacements["__init__"] = _progbar_init(cls.__init__)
-    replacements["flavour"] = ("keras3" if cls.__module__.startswith("keras.src.")
-                               else "keras2.2" if cls.__module__.startswith("keras.") else "keras2")
+    if methods is TqdmMethods:
+        replacements.update(stock_methods(cls))
+    else:
+        if methods is ProgbarCompat:
+            replacements["__init__"] = _progbar_init(cls.__init__)
+        replacements["flavour"] = ("keras3" if cls.__module__.startswith("keras.src.")
+                                   else "keras2.2" if cls.__module__.startswith("keras.") else "keras2")
     for name, value in replacements.items():
         saved[name] = cls.__dict__.get(name, _MISSING)
         setattr(cls, name, value)
@@ -101,7 +107,7 @@ _finder = _Finder()
 
 
 def install() -> None:
-    """Draw every Keras progress bar of this process through ideconsole."""
+    """Draw every Keras and tqdm progress bar of this process through ideconsole."""
     with _lock:
         if _finder not in sys.meta_path:
             sys.meta_path.insert(0, _finder)
@@ -112,7 +118,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Give Keras its own ProgbarLogger and Progbar back."""
+    """Give Keras its own ProgbarLogger and Progbar back, and tqdm its own drawing."""
     with _lock:
         if _finder in sys.meta_path:
             sys.meta_path.remove(_finder)

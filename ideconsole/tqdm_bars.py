@@ -1,0 +1,193 @@
+"""tqdm's drawing methods, presented through a `Console`: each bar is a row of the status
+area (nested bars by `position`), its text made by tqdm's own `format_meter`. Mixed into
+tqdm's class by `install()` and by `ideconsole.tqdm`; nothing here imports tqdm.
+"""
+import atexit
+import os
+import sys
+from typing import Optional
+
+from . import _compat
+from .cells import cell_width
+from .console import Console, get_console, real_stream
+
+STOCK = ("display", "clear", "close", "write")  # tqdm's own, kept as _stock_<name>
+SHARED_DOCUMENT = ("pycharm", "jupyter")  # both streams shown in one place, even as two pipes
+_PID = os.getpid()
+
+
+def stock_methods(cls) -> dict:
+    """tqdm's own methods of `cls` under the names the methods below fall back on (the
+    saved ones where `cls` is patched already)."""
+    found = {}
+    for name in STOCK:
+        for klass in cls.__mro__:
+            value = vars(klass).get("_stock_" + name, vars(klass).get(name))
+            if value is not None:
+                found["_stock_" + name] = value
+                break
+    return found
+
+
+def _unwrapped(stream):
+    """The stream tqdm was given, inside the wrappers it puts around it."""
+    while "_wrapped" in getattr(stream, "__dict__", ()):
+        stream = vars(stream)["_wrapped"]
+    return real_stream(stream)
+
+
+def console_for(stream) -> Optional[Console]:
+    """The Console that presents what is drawn on `stream`: stdout's, also for stderr
+    where both end in one place (a terminal, PyCharm's run window, `2>&1`); stderr's own
+    where it goes elsewhere; None for any other file, where tqdm draws as it always has, and
+    in worker processes, whose bars tqdm places by `position` among the parent's."""
+    if _in_worker_process():
+        return None
+    real = _unwrapped(stream)
+    stdout, stderr = real_stream(sys.stdout), real_stream(sys.stderr)
+    if real is None or real not in (stdout, stderr):
+        return None
+    if real is stdout:
+        return get_console()
+    if stdout is not None:  # None: pythonw, or a script that threw stdout away
+        console = get_console()
+        if console.profile.console in SHARED_DOCUMENT or _compat.same_destination(stdout, stderr):
+            return console
+    return get_console(stderr)
+
+
+def _in_worker_process() -> bool:
+    if os.getpid() != _PID:  # forked after ideconsole was imported
+        return True
+    processes = sys.modules.get("multiprocessing")
+    return processes is not None and processes.current_process().name != "MainProcess"
+
+
+def _presenter(stream) -> Optional[Console]:
+    """console_for(stream), or None (tqdm's own drawing) if even asking fails."""
+    try:
+        return console_for(stream)
+    except Exception:
+        return None
+
+
+def _line(bar, width: Optional[int], console: Console) -> str:
+    """The bar as tqdm formats it, `width` cells at most (0: no bar at all)."""
+    meter = bar.format_dict
+    ncols = meter.get("ncols")
+    if width is not None and (not ncols or ncols > width):
+        meter["ncols"] = width
+    if not console.profile.unicode:
+        meter["ascii"] = True
+    return bar.format_meter(**meter)
+
+
+def _final_line(bar, console: Console) -> str:
+    """A kept bar's last line, as wide as the console, but never cut (a narrow console
+    wraps it): its postfix holds what matters most at the end."""
+    if not console.redraws:
+        return _line(bar, 0, console)
+    width = console.full_width()
+    whole = _line(bar, None, console)  # tqdm's default 10-cell bar, nothing cut
+    if width is None or cell_width(whole, console.profile.ambiguous_wide) > width:
+        return whole
+    return _line(bar, width, console)
+
+
+def _brief(bar) -> str:
+    """`outer 2/3`: what an outer bar shows next to the bars nested in it."""
+    meter = bar.format_dict
+    count = "{n_fmt}/{total_fmt}" if meter.get("total") else "{n_fmt}{unit}"
+    meter.update(ncols=None, bar_format=count, prefix="")
+    desc = (bar.desc or "").strip().rstrip(":")
+    return (desc + " " if desc else "") + bar.format_meter(**meter)
+
+
+def _draw(bar, console: Console) -> None:
+    bar._ideconsole_drawn = True
+    key, depth = id(bar), abs(bar.pos)
+    if console.redraws:
+        console.status(_line(bar, console.width(key, depth), console), row=key, brief=_brief(bar),
+                       depth=depth)
+        return
+    # A log: a complete line per bar at most every interval; a finished bar's final line
+    # follows at once (close()), or never (leave=False).
+    if bar.total and bar.n >= bar.total:
+        return
+    now = bar._time()
+    due = getattr(bar, "_ideconsole_due", bar.start_t + console.interval)
+    if now >= due:
+        bar._ideconsole_due = now + console.interval
+        console.status(_line(bar, 0, console))
+
+
+class TqdmMethods:
+    """The methods of tqdm's class that draw, presenting the bar through a Console when
+    it is drawn on stdout or stderr (tqdm's own methods for any other file)."""
+
+    def display(self, msg=None, pos=None):
+        console = _presenter(self.fp)
+        if console is None:
+            return self._stock_display(msg, pos)
+        try:
+            if msg is None:
+                _draw(self, console)
+            elif not msg:
+                console.clear(row=id(self))
+        except Exception:  # a progress bar must never stop the loop it counts
+            pass
+        return True
+
+    def clear(self, nolock=False):
+        if self.disable:
+            return
+        if _presenter(self.fp) is None:
+            self._stock_clear(nolock)
+        # Otherwise other output goes above the bars by itself: nothing to take down.
+
+    def close(self):
+        if getattr(self, "disable", True):
+            return
+        console = _presenter(self.fp)
+        if console is None:
+            return self._stock_close()
+        # tqdm's bookkeeping, as its own close() does it.
+        self.disable = True
+        pos = abs(self.pos)
+        self._decr_instances(self)
+        if not getattr(self, "_ideconsole_drawn", False):
+            return  # never shown (tqdm's `delay`)
+        leave = pos == 0 if self.leave is None else self.leave
+        try:
+            with self._lock:
+                if not leave:
+                    console.clear(row=id(self))
+                    return
+                self._ema_dt = lambda: None  # the final rate is the average over the run
+                console.finish(_final_line(self, console), row=id(self))
+        except Exception:
+            pass
+
+    @classmethod
+    def write(cls, s, file=None, end="\n", nolock=False):
+        """Print a message above the bars."""
+        fp = file if file is not None else sys.stdout
+        console = _presenter(fp) if fp is not None else None
+        if console is None:
+            return cls._stock_write(s, file, end, nolock)
+        name = "stdout" if _unwrapped(fp) is real_stream(sys.stdout) else "stderr"
+        console.foreign(name, s + end)
+
+
+@atexit.register
+def _latest_state_at_exit() -> None:
+    """Bars still up when the process ends stay as permanent lines (see Console.close):
+    each shows its latest count, not the one last drawn, as tqdm's own at-exit close does."""
+    tqdm_module = sys.modules.get("tqdm.std")
+    for bar in list(getattr(getattr(tqdm_module, "tqdm", None), "_instances", ())):
+        console = None if bar.disable else _presenter(getattr(bar, "fp", None))
+        if console is not None and console.showing(id(bar)):
+            try:
+                _draw(bar, console)
+            except Exception:
+                pass
