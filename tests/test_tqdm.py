@@ -5,6 +5,7 @@ terminal, a PyCharm pipe, the Windows 7 console profile and a log file, a tqdm l
 real Keras epoch included."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 from conftest import flavour_params
 from consoles import VT, LegacyConhost, LogReader, PyCharm
 from test_pty import clean_environment, run_in_terminal
+from test_tmux import PAUSE, Pane
 
 from ideconsole import _compat
 from ideconsole import console as console_module
@@ -592,3 +594,43 @@ def test_tqdm_inside_a_keras_epoch_in_pycharm_and_a_log(flavour, inner_leave, tm
     log = LogReader().feed_all([run_into_log(argv, tmp_path, env)])
     assert not log.has_control() and log.complete()
     check_fit(after_first_epoch(log.lines()), inner_leave)
+
+
+# -- a real terminal that rewraps rows on resize ----------------------------------------------
+
+NESTED_WITH_PAUSES = PAUSE + r"""
+from ideconsole.tqdm import trange
+pauses = {pauses!r}   # (outer step, inner step) -> pause number
+for number in range(8):  # rows a rewrap pushes above the window's top are out of reach
+    print("what came before %d" % number)
+for outer in trange(2, desc="outer", mininterval=0):
+    for inner in trange(30, desc="inner", leave=False, mininterval=0):
+        time.sleep(0.01)
+        if (outer, inner) in pauses:
+            pause(pauses[outer, inner])
+print("training done")
+"""
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None,
+                    reason="tmux is not installed (Debian: apt-get install tmux)")
+@pytest.mark.parametrize("resize", [None, "reflow"], ids=["tmux-backspace", "reflow"])
+@pytest.mark.parametrize("widths", [{(0, 10): 40}, {(0, 10): 40, (1, 10): 80}],
+                         ids=["narrowed", "narrowed-then-widened"])
+def test_nested_bars_resized_in_tmux_leave_no_rows_behind(tmp_path, resize, widths):
+    pane = Pane(tmp_path, 80, resize=resize)
+    try:
+        pauses = {where: number for number, where in enumerate(sorted(widths))}
+        pane.run([sys.executable, "-c", NESTED_WITH_PAUSES.format(pauses=pauses)])
+        for where, number in sorted(pauses.items(), key=lambda item: item[1]):
+            marker = os.path.join(pane.directory, "pause-%d" % number)
+            pane.wait(lambda marker=marker: os.path.exists(marker), "the loop to reach {}".format(where))
+            pane.resize(widths[where])
+            with open(marker + ".done", "w") as file:
+                file.write(str(widths[where]))  # go on once the program sees the new width
+        pane.wait(pane.exited, "the loop to end")
+        lines = pane.capture(joined=True)
+        assert lines[:8] == ["what came before %d" % number for number in range(8)], lines
+        assert len(lines) == 10 and lines[8].startswith("outer: 100%") and lines[9] == "training done", lines
+    finally:
+        pane.close()
