@@ -13,13 +13,12 @@ import threading
 import weakref
 from typing import Callable, Optional, TextIO
 
-from . import _compat, descriptors
+from . import _compat, relay, session
 from .cells import cell_width, strip_ansi, truncate
-from .detect import Profile, detect, parse_bool, usable_width
+from .detect import Profile, detect, usable_width
 from .strategies import strategy_for
 
 LOCK = threading.RLock()
-FD_CONSOLES = ("vt", "conhost-vt", "pycharm", "dumb")  # where stray bytes would break the line
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
 # id(real stream) -> its shared Console (see get_console): held as long as something
 # uses it; for the life of the process for its own stdout and stderr, and the latest other
@@ -82,15 +81,15 @@ class Console:
 
     `console`, `mode`, `interval` and `other_ranks` override detection, like the
     environment variables IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
-    IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture_fds` (IDECONSOLE_CAPTURE_FDS)
-    owns descriptors 1 and 2 while a status line is up (see `descriptors`). In a `with`
-    block it is closed at the end: what is in progress ends and the streams are put back.
+    IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture=False` (IDECONSOLE_CAPTURE=0)
+    keeps descriptors 1 and 2 as they are (see `session`). In a `with` block it is closed at
+    the end: what is in progress ends and the streams are put back.
     """
 
     def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,
                  mode: Optional[str] = None, interval: Optional[float] = None,
                  profile: Optional[Profile] = None, env=None, stderr: Optional[TextIO] = None,
-                 capture_fds: Optional[bool] = None, other_ranks: Optional[str] = None):
+                 capture: Optional[bool] = None, other_ranks: Optional[str] = None):
         self.stream = real_stream(sys.stdout if stream is None else stream)
         self.stderr = real_stream(sys.stderr if stderr is None else stderr)
         env = os.environ if env is None else env
@@ -101,10 +100,7 @@ class Console:
         self._strategy = strategy_for(self.profile.mode, self.profile.erase, self.profile.resize)
         self._out = self._color_stream(self.stream)   # where our stdout text goes
         self._err = self.stderr                      # where stderr text goes
-        if capture_fds is None:
-            capture_fds = bool(parse_bool(env.get("IDECONSOLE_CAPTURE_FDS")))
-        self._capture_fds = capture_fds and self.profile.console in FD_CONSOLES
-        self._capture = None       # descriptors 1 and 2, owned while a status line is up
+        self.capture = capture     # None: as IDECONSOLE_CAPTURE says, on by default
         self._tty = {"stdout": _compat.isatty(self.stream), "stderr": _compat.isatty(self.stderr)}
         self._shown = 0            # cells of the status line now on screen
         self._drawn_columns = None  # the terminal's columns when it was drawn
@@ -142,6 +138,8 @@ class Console:
         with LOCK:
             if self._broken or self._silent:
                 return
+            if self._relayed(relay.STATUS, str(text), start=not self._active):
+                return
             text = self._prepare(text)
             lead = self._line_break()
             if not self._active:
@@ -154,6 +152,9 @@ class Console:
         and move to a new line. Text held back from other streams is written first."""
         with LOCK:
             self._settle()
+            if not self._silent and self._relayed(relay.FINISH_AS_IS if text is None else relay.FINISH,
+                                                  "" if text is None else str(text)):
+                return
             if not self._active:
                 if text is not None and not self._silent:
                     final = self._prepare(text)
@@ -181,6 +182,8 @@ class Console:
     def clear(self) -> None:
         """Remove the status line from the screen without keeping it."""
         with LOCK:
+            if self._relayed(relay.CLEAR):
+                return
             if self._active:
                 self._flush_pending()
                 if self._shown:
@@ -194,6 +197,9 @@ class Console:
         What others print from here to the next finish() passes through the console."""
         if self._silent:
             return
+        with LOCK:
+            if self._relayed(relay.WRITE, text):
+                return
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
         with LOCK:
@@ -244,6 +250,16 @@ class Console:
         """Whether the real stream is a terminal (also while its descriptor is captured)."""
         return self._tty.get(name, False)
 
+    @property
+    def active(self) -> bool:
+        """A status line is in progress here."""
+        return self._active
+
+    @property
+    def at_line_start(self) -> bool:
+        """What was last written here ended its line."""
+        return self._at_line_start
+
     # -- other output while a status line is up ---------------------------------------
 
     def foreign(self, name: str, text: str) -> None:
@@ -258,6 +274,8 @@ class Console:
             return
         with LOCK:
             self._settle()
+            if foreign and self._relayed(relay.STDOUT if name == "stdout" else relay.STDERR, text):
+                return
             if not foreign:
                 self._flush_others()
                 if self._shown:
@@ -314,7 +332,7 @@ class Console:
     def _columns(self) -> Optional[int]:
         """The terminal's columns now, where they are re-read (a window can be resized)."""
         if self.profile.live_width:
-            return _compat.terminal_width(self._out if self._capture else self.stream)
+            return _compat.terminal_width(self.stream)
         return None
 
     def _resized(self, columns: Optional[int] = None) -> Optional[int]:
@@ -420,29 +438,24 @@ class Console:
         saved["handlers"] = _redirect_handlers({id(s[0]): s[1] for k, s in saved.items()
                                                 if k in ("stdout", "stderr")})
         self._saved = saved
-        if self._capture_fds:
-            self._start_capture()
 
-    def _start_capture(self) -> None:
-        out_fd = _compat.fileno(self.stream)
-        err_fd = _compat.fileno(self.stderr)
-        if _compat.isatty(self.stderr) != _compat.isatty(self.stream):
-            err_fd = None  # stderr goes elsewhere (a file): its bytes cannot break the line
-        capture = descriptors.start(out_fd, err_fd, self.foreign, _compat.encoding(self.stream))
-        if capture is None:
-            return
-        self._capture = capture
-        if "stdout" in capture.writers:
-            self._out = self._color_stream(capture.writers["stdout"])
-        self._err = capture.writers.get("stderr", self.stderr)
+    def _relayed(self, kind: bytes, text: str = "", start: bool = False) -> bool:
+        """Hand the operation to the relay, if one presents this console (see `session`);
+        `start` one first where none was tried yet. False: do it here."""
+        current = session.current()
+        if current is None and start and self.capture is not False:
+            current = session.start(self)
+        if current is None or not current.presents(self):
+            return False
+        try:
+            current.link.send(kind, text)
+        except OSError:  # the relay was killed: the descriptors go back, and we draw here
+            session.lost()
+            return False
+        return True
 
     def _deactivate(self) -> None:
         self._active = False
-        capture, self._capture = self._capture, None
-        if capture is not None:
-            self._out = self._color_stream(self.stream)  # before the readers may close theirs
-            self._err = self.stderr
-            capture.stop()
         saved, self._saved = self._saved, None
         if not saved:
             return
@@ -517,7 +530,6 @@ def _close_all() -> None:
             console.close()
         except Exception:
             pass
-    descriptors.drain()
 
 
 def _after_fork_in_child() -> None:
@@ -527,7 +539,7 @@ def _after_fork_in_child() -> None:
     global LOCK
     LOCK = threading.RLock()
     for console in list(_live):
-        console._active, console._shown, console._line, console._capture = False, 0, None, None
+        console._active, console._shown, console._line = False, 0, None
         console._final_line = None
         console._pending.clear()
     for name in ("stdout", "stderr"):
