@@ -282,8 +282,10 @@ class Relay:
             self._foreign(TEXT_STREAMS[kind], text)
         elif kind == STATUS:
             self._bar = text
-            if self._passing is None:
-                self.follow_size()
+            self.follow_size()
+            if self._passing is not None:  # the training process goes on: the prompt was answered
+                self._stop_passing()
+            else:
                 _quietly(console.status, text)
         elif kind in (FINISH, FINISH_AS_IS):
             self._end_lines(commit=self._bar is not None)
@@ -318,10 +320,7 @@ class Relay:
                 _quietly(self.console.foreign, name, text)
                 return
             _quietly(self.console.foreign, name, text[:newline + 1])
-            self._passing = None
-            if self._bar is not None:
-                _quietly(self.console.status, self._bar)
-            self._release()
+            self._stop_passing()
             text = text[newline + 1:]
             if not text:
                 return
@@ -355,11 +354,15 @@ class Relay:
         self._held.append((name, text))
         self._held_size += len(text)
         if self._held_size > HELD_LIMIT:  # a prompt left waiting: its line ends here
-            _quietly(self.console.foreign, self._passing, "\n")
-            self._passing = None
-            if self._bar is not None:
-                _quietly(self.console.status, self._bar)
-            self._release()
+            self._stop_passing()
+
+    def _stop_passing(self) -> None:
+        """The bar comes back (on a line of its own: the console knows where the prompt left
+        the cursor), then what other writers wrote meanwhile."""
+        self._passing = None
+        if self._bar is not None:
+            _quietly(self.console.status, self._bar)
+        self._release()
 
     def _release(self) -> None:
         held, self._held, self._held_size = self._held, [], 0
