@@ -13,7 +13,7 @@ import threading
 import weakref
 from typing import Callable, Optional, TextIO
 
-from . import _compat, relay, session
+from . import _compat, session
 from .cells import cell_width, strip_ansi, truncate
 from .detect import Profile, detect, usable_width
 from .strategies import strategy_for
@@ -138,7 +138,7 @@ class Console:
         with LOCK:
             if self._broken or self._silent:
                 return
-            if self._relayed(relay.STATUS, str(text), start=not self._active):
+            if self._relayed(session.STATUS, str(text), start=not self._active):
                 return
             text = self._prepare(text)
             lead = self._line_break()
@@ -152,7 +152,7 @@ class Console:
         and move to a new line. Text held back from other streams is written first."""
         with LOCK:
             self._settle()
-            if not self._silent and self._relayed(relay.FINISH_AS_IS if text is None else relay.FINISH,
+            if not self._silent and self._relayed(session.FINISH_AS_IS if text is None else session.FINISH,
                                                   "" if text is None else str(text)):
                 return
             if not self._active:
@@ -182,7 +182,7 @@ class Console:
     def clear(self) -> None:
         """Remove the status line from the screen without keeping it."""
         with LOCK:
-            if self._relayed(relay.CLEAR):
+            if self._relayed(session.CLEAR):
                 return
             if self._active:
                 self._flush_pending()
@@ -198,7 +198,7 @@ class Console:
         if self._silent:
             return
         with LOCK:
-            if self._relayed(relay.WRITE, text):
+            if self._relayed(session.WRITE, text):
                 return
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
@@ -274,7 +274,7 @@ class Console:
             return
         with LOCK:
             self._settle()
-            if foreign and self._relayed(relay.STDOUT if name == "stdout" else relay.STDERR, text):
+            if foreign and self._relayed(session.STDOUT if name == "stdout" else session.STDERR, text):
                 return
             if not foreign:
                 self._flush_others()

@@ -20,14 +20,12 @@ from typing import Dict, List, Optional
 
 from .clean import Cleaner
 from .detect import Profile
+from .session import CLEAR, FINISH, FINISH_AS_IS, STATUS, STDERR, STDOUT, WRITE
 
 PROMPT_DELAY = 0.1  # seconds an unfinished line of another writer waits before it shows as it is
 START_SECONDS = 10.0  # how long the training process waits for the relay to come up
 HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
 HEADER = struct.Struct("!cI")  # message kind, payload length; one write() per message
-
-# Message kinds: the training process's bar operations and its Python-level text.
-STATUS, FINISH, FINISH_AS_IS, CLEAR, WRITE, STDOUT, STDERR = b"s", b"f", b"F", b"c", b"w", b"o", b"e"
 TEXT_STREAMS = {STDOUT: "stdout", STDERR: "stderr"}
 
 # A line of text and colours only is passed on as written; anything else is what a terminal

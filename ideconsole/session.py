@@ -9,9 +9,11 @@ import sys
 import threading
 from typing import Optional
 
-from . import relay
 from .detect import parse_bool
 
+# What the training process tells the relay (see `relay`): its bar operations and its
+# Python-level text, one message each.
+STATUS, FINISH, FINISH_AS_IS, CLEAR, WRITE, STDOUT, STDERR = b"s", b"f", b"F", b"c", b"w", b"o", b"e"
 CAPTURE_CONSOLES = ("vt", "pycharm", "dumb")  # where stray bytes would break the status line
 END_SECONDS = 3.0  # how long the process waits at its end for the relay to write what is left
 
@@ -23,7 +25,7 @@ _tried = set()  # pids that tried to start one (once per process is enough)
 class Session:
     """A running relay: descriptors 1 (and 2) point at it, their originals are kept here."""
 
-    def __init__(self, console, link: relay.Link, saved):
+    def __init__(self, console, link, saved):
         self.pid = os.getpid()
         self.stream = console.stream
         self.profile = console.profile
@@ -95,6 +97,8 @@ def start(console) -> Optional[Session]:
         else:
             stderr = _is_pipe(2)
         _flush_python_streams()
+        from . import relay  # only where a relay is started: `import ideconsole` stays light
+
         link = relay.start(console.profile, getattr(console.stream, "encoding", None) or "utf-8",
                            terminal, stderr)
         if link is None:
