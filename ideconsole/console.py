@@ -6,74 +6,23 @@ threads, stderr) intact on lines of its own above the status line. One process-w
 lock orders all of it. Output problems (a closed or broken stream, an encoding that
 cannot show a character) end in a fallback, never in an exception for the caller.
 """
-import atexit
 import os
 import sys
-import threading
 import weakref
 from typing import Callable, Optional, TextIO
 
 from . import _compat, session
 from .cells import cell_width, strip_ansi, truncate
 from .detect import Profile, detect, usable_width
+from .session import StreamProxy, real_stream
 from .strategies import strategy_for
 
-LOCK = threading.RLock()
+__all__ = ["Console", "StreamProxy", "get_console", "real_stream"]
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
 # id(real stream) -> its shared Console (see get_console): held as long as something
 # uses it; for the life of the process for its own stdout and stderr, and the latest other
 _consoles = weakref.WeakValueDictionary()
 _kept_consoles = {}  # "stdout", "stderr" or "latest" -> Console
-
-
-class StreamProxy:
-    """Stands in for `sys.stdout` / `sys.stderr` while a status line may be up, and
-    hands every write to the console, which puts it above the status line."""
-
-    def __init__(self, console: "Console", name: str, real: TextIO):
-        self._console = console
-        self._name = name
-        self._real = real
-        self._pid = os.getpid()
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError("write() argument must be str, not {}".format(type(text).__name__))
-        if os.getpid() != self._pid:  # a forked child (Python 3.6 has no fork hook): no bar
-            return self._real.write(text)
-        self._console.foreign(self._name, text)
-        return len(text)
-
-    def writelines(self, lines) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        real = self._real
-        if real is not None:
-            try:
-                real.flush()
-            except (OSError, ValueError):
-                pass
-
-    def isatty(self) -> bool:
-        return self._console.isatty(self._name)
-
-    def fileno(self) -> int:
-        return self._real.fileno()
-
-    @property
-    def wrapped(self) -> TextIO:
-        return self._real
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-
-def real_stream(stream):
-    while isinstance(stream, StreamProxy):
-        stream = stream.wrapped
-    return stream
 
 
 class Console:
@@ -115,7 +64,7 @@ class Console:
         self._retired = None       # the proxies last put back (see _deactivate)
         for stream in (self.stream, self.stderr):
             _compat.escape_unencodable(stream)
-        _live.add(self)
+        session.track(self)
 
     # -- what callers use -------------------------------------------------------------
 
@@ -135,7 +84,7 @@ class Console:
 
     def status(self, text: str) -> None:
         """Show `text` as the status line, replacing the previous one."""
-        with LOCK:
+        with session.LOCK:
             if self._broken or self._silent:
                 return
             if self._relayed(session.STATUS, str(text), start=not self._active):
@@ -150,7 +99,7 @@ class Console:
     def finish(self, text: Optional[str] = None) -> None:
         """Make the status line permanent, as `text` if given (never cut to the width),
         and move to a new line. Text held back from other streams is written first."""
-        with LOCK:
+        with session.LOCK:
             self._settle()
             if not self._silent and self._relayed(session.FINISH_AS_IS if text is None else session.FINISH,
                                                   "" if text is None else str(text)):
@@ -181,7 +130,7 @@ class Console:
 
     def clear(self) -> None:
         """Remove the status line from the screen without keeping it."""
-        with LOCK:
+        with session.LOCK:
             if self._relayed(session.CLEAR):
                 return
             if self._active:
@@ -197,12 +146,12 @@ class Console:
         What others print from here to the next finish() passes through the console."""
         if self._silent:
             return
-        with LOCK:
+        with session.LOCK:
             if self._relayed(session.WRITE, text):
                 return
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
-        with LOCK:
+        with session.LOCK:
             self._put("stdout", text, foreign=False)
             if not self._active and not self._broken:
                 self._activate()  # a header: what the script prints until the epoch ends passes here
@@ -215,10 +164,12 @@ class Console:
         instead of keeping it pinned under all later output. None detaches."""
         self._final_line = _weak(final_line)
         if final_line is not None:
-            _install_excepthook()
-            with LOCK:
+            session.install_excepthook()
+            with session.LOCK:
                 self._settle()
-                if not self._active and not self._broken and not self._silent:
+                if self._silent or self._broken or self._relay(start=not self._active):
+                    return
+                if not self._active:
                     self._activate()
 
     def detach(self, final_line: Callable[[], str]) -> None:
@@ -236,7 +187,7 @@ class Console:
                 text = final_line()
             except Exception:
                 pass
-        with LOCK:
+        with session.LOCK:
             self._settle()
             self.finish(text)
 
@@ -255,11 +206,6 @@ class Console:
         """A status line is in progress here."""
         return self._active
 
-    @property
-    def at_line_start(self) -> bool:
-        """What was last written here ended its line."""
-        return self._at_line_start
-
     # -- other output while a status line is up ---------------------------------------
 
     def foreign(self, name: str, text: str) -> None:
@@ -272,7 +218,7 @@ class Console:
     def _put(self, name: str, text: str, foreign: bool) -> None:
         if not text:
             return
-        with LOCK:
+        with session.LOCK:
             self._settle()
             if foreign and self._relayed(session.STDOUT if name == "stdout" else session.STDERR, text):
                 return
@@ -326,7 +272,7 @@ class Console:
         final_line = self._final_line
         if final_line is not None and final_line() is None:
             self._final_line = None
-            if self._active:
+            if self._active or self._relay():
                 self.finish()
 
     def _columns(self) -> Optional[int]:
@@ -428,24 +374,20 @@ class Console:
     def _activate(self) -> None:
         self._active = True
         self._flush_others()
-        saved = {}
-        for name, real in (("stdout", self.stream), ("stderr", self.stderr)):
-            current = getattr(sys, name)
-            if current is not None and real_stream(current) is real and not isinstance(current, StreamProxy):
-                proxy = StreamProxy(self, name, current)
-                setattr(sys, name, proxy)
-                saved[name] = (current, proxy)
-        saved["handlers"] = _redirect_handlers({id(s[0]): s[1] for k, s in saved.items()
-                                                if k in ("stdout", "stderr")})
-        self._saved = saved
+        self._saved = session.take_streams(self)
 
-    def _relayed(self, kind: bytes, text: str = "", start: bool = False) -> bool:
-        """Hand the operation to the relay, if one presents this console (see `session`);
-        `start` one first where none was tried yet. False: do it here."""
+    def _relay(self, start: bool = False):
+        """The relay session that presents this console, if any (see `session`); with
+        `start`, one is started where none was tried yet."""
         current = session.current()
         if current is None and start and self.capture is not False:
             current = session.start(self)
-        if current is None or not current.presents(self):
+        return current if current is not None and current.presents(self) else None
+
+    def _relayed(self, kind: bytes, text: str = "", start: bool = False) -> bool:
+        """Hand the operation to the relay, if one presents this console. False: do it here."""
+        current = self._relay(start)
+        if current is None:
             return False
         try:
             current.link.send(kind, text)
@@ -462,12 +404,13 @@ class Console:
         # print() may hold sys.stdout without a reference of its own while it writes, and
         # this can run inside such a write: the proxies outlive it (until the next ones retire)
         self._retired = saved
-        for name in ("stdout", "stderr"):
-            if name in saved and getattr(sys, name) is saved[name][1]:
-                setattr(sys, name, saved[name][0])
-        for handler, stream, proxy in saved["handlers"]:
-            if getattr(handler, "stream", None) is proxy:  # not if the script gave it another stream since
-                handler.stream = stream
+        session.give_back_streams(saved)
+
+    def _after_fork(self) -> None:
+        """In a forked child (a data-loader worker): nothing of the parent's bar is drawn."""
+        self._active, self._shown, self._line = False, 0, None
+        self._final_line = None
+        self._pending.clear()
 
 
 def _as_shown(text: str, encoding: str) -> str:
@@ -481,33 +424,12 @@ def _as_shown(text: str, encoding: str) -> str:
         return text
 
 
-def _redirect_handlers(proxies):
-    """Point logging handlers made before the status line (TensorFlow's, absl's) that
-    hold the real stdout/stderr at the proxies; return what to put back."""
-    import logging
-
-    changed = []
-    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
-                                       if isinstance(logger, logging.Logger)]
-    for logger in loggers:
-        for handler in list(logger.handlers):
-            for holder in (handler, getattr(handler, "_python_handler", None)):
-                stream = getattr(holder, "stream", None)
-                if holder is not None and id(stream) in proxies:
-                    try:
-                        holder.stream = proxies[id(stream)]
-                    except AttributeError:
-                        continue
-                    changed.append((holder, stream, proxies[id(stream)]))
-    return changed
-
-
 def get_console(stream: Optional[TextIO] = None, **options) -> Console:
     """The shared Console of `stream` (default: the current `sys.stdout`), so that the
     epoch header, the progress line and a direct Progbar all draw through one place.
     Options create a new Console for that stream."""
     real = real_stream(sys.stdout if stream is None else stream)
-    with LOCK:
+    with session.LOCK:
         console = _consoles.get(id(real))
         if console is None or options or console.stream is not real:
             console = Console(real, **options)
@@ -518,66 +440,6 @@ def get_console(stream: Optional[TextIO] = None, **options) -> Console:
             standard = {id(sys.__stdout__): "stdout", id(sys.__stderr__): "stderr"}
             _kept_consoles[standard.get(id(real), "latest")] = console
         return console
-
-
-_live = weakref.WeakSet()  # every Console, to close them all when the process stops
-
-
-@atexit.register
-def _close_all() -> None:
-    for console in list(_live):
-        try:
-            console.close()
-        except Exception:
-            pass
-
-
-def _after_fork_in_child() -> None:
-    """A forked child (a data-loader worker) inherits the proxies and the lock, maybe held
-    by a thread that does not exist in it: it gets a fresh lock and its real streams back,
-    and draws nothing of its parent's."""
-    global LOCK
-    LOCK = threading.RLock()
-    for console in list(_live):
-        console._active, console._shown, console._line = False, 0, None
-        console._final_line = None
-        console._pending.clear()
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if isinstance(stream, StreamProxy):
-            setattr(sys, name, real_stream(stream))
-
-
-if hasattr(os, "register_at_fork"):  # Python 3.7+
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _install_excepthook() -> None:
-    """Before Python prints an uncaught exception (Ctrl-C included), end every status line
-    with its latest state, so the traceback starts on a clean line below it."""
-    previous = sys.excepthook
-    if getattr(previous, "ideconsole", False):
-        return
-
-    def excepthook(kind, value, traceback):
-        _close_all()
-        previous(kind, value, traceback)
-
-    excepthook.ideconsole = True
-    sys.excepthook = excepthook
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    # Jupyter never calls sys.excepthook (and resets it for each cell): end bars after each
-    # cell, registered once per shell
-    if shell is not None and id(shell) not in _cell_hooks:
-        _cell_hooks.add(id(shell))
-        shell.events.register("post_run_cell", _end_bars_after_cell)
-
-
-_cell_hooks = set()  # id() of each IPython shell that ends bars after its cells
-
-
-def _end_bars_after_cell(*result) -> None:
-    _close_all()
 
 
 def _weak(function):

@@ -287,7 +287,6 @@ class Relay:
                 _quietly(console.status, text)
         elif kind in (FINISH, FINISH_AS_IS):
             self._end_lines(commit=self._bar is not None)
-            self._own_line()
             if kind == FINISH_AS_IS and self._bar is not None and not console.active:
                 _quietly(console.status, self._bar)  # a prompt had hidden it
             self._bar = None
@@ -296,15 +295,8 @@ class Relay:
             self._end_lines(commit=False)
             self._bar = None
             _quietly(console.clear)
-        elif kind == WRITE:
-            self._own_line()
+        elif kind == WRITE:  # the console ends a line another writer left unfinished first
             _quietly(console.write, text)
-
-    def _own_line(self) -> None:
-        """With no bar up, other writers' text went out as written: a line one of them left
-        unfinished ends before a line of the training process's own, never glued to it."""
-        if self._bar is None and not self.console.at_line_start:
-            _quietly(self.console.foreign, "stdout", "\n")
 
     # -- everyone else's text ----------------------------------------------------------------
 

@@ -1,13 +1,15 @@
-"""The process-wide part of drawing: the relay that owns descriptors 1 and 2, with an explicit
-`start()` and `end()` that the explicit logger, `install()` and `python -m ideconsole run`
-all go through. Where capture is off or impossible, nothing here changes anything.
+"""The process-wide part of drawing, in one room with an explicit start and end: the stream
+proxies and the logging handlers pointed at them, the excepthook, the fork and exit hooks, and
+the relay that owns descriptors 1 and 2 (`start()` / `end()`), which the explicit logger,
+`install()` and `python -m ideconsole run` all enter the same way. `console.py` only presents.
 """
 import atexit
 import os
 import stat
 import sys
 import threading
-from typing import Optional
+import weakref
+from typing import Optional, TextIO
 
 from .detect import parse_bool
 
@@ -15,11 +17,144 @@ from .detect import parse_bool
 # Python-level text, one message each.
 STATUS, FINISH, FINISH_AS_IS, CLEAR, WRITE, STDOUT, STDERR = b"s", b"f", b"F", b"c", b"w", b"o", b"e"
 CAPTURE_CONSOLES = ("vt", "pycharm", "dumb")  # where stray bytes would break the status line
-END_SECONDS = 3.0  # how long the process waits at its end for the relay to write what is left
+END_SECONDS = 2.0  # how long the process waits at its end for the relay to write what is left
 
-_lock = threading.RLock()
+LOCK = threading.RLock()  # orders every console's output in this process
 _current = None  # type: Optional[Session]
 _tried = set()  # pids that tried to start one (once per process is enough)
+_live = weakref.WeakSet()  # every Console, to close them all when the process stops
+_cell_hooks = set()  # id() of each IPython shell that ends bars after its cells
+
+
+class StreamProxy:
+    """Stands in for `sys.stdout` / `sys.stderr` while a status line may be up, and
+    hands every write to the console, which puts it above the status line."""
+
+    def __init__(self, console, name: str, real: TextIO):
+        self._console = console
+        self._name = name
+        self._real = real
+        self._pid = os.getpid()
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not {}".format(type(text).__name__))
+        if os.getpid() != self._pid:  # a forked child (Python 3.6 has no fork hook): no bar
+            return self._real.write(text)
+        self._console.foreign(self._name, text)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        real = self._real
+        if real is not None:
+            try:
+                real.flush()
+            except (OSError, ValueError):
+                pass
+
+    def isatty(self) -> bool:
+        return self._console.isatty(self._name)
+
+    def fileno(self) -> int:
+        return self._real.fileno()
+
+    @property
+    def wrapped(self) -> TextIO:
+        return self._real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def real_stream(stream):
+    while isinstance(stream, StreamProxy):
+        stream = stream.wrapped
+    return stream
+
+
+def take_streams(console) -> dict:
+    """Point `sys.stdout`/`sys.stderr` (where they are `console`'s streams) and the logging
+    handlers made before (TensorFlow's, absl's) that hold them at proxies to `console`;
+    return what `give_back_streams` puts back."""
+    saved = {}
+    for name, real in (("stdout", console.stream), ("stderr", console.stderr)):
+        current = getattr(sys, name)
+        if current is not None and real_stream(current) is real and not isinstance(current, StreamProxy):
+            proxy = StreamProxy(console, name, current)
+            setattr(sys, name, proxy)
+            saved[name] = (current, proxy)
+    saved["handlers"] = _redirect_handlers({id(real): proxy for real, proxy in saved.values()})
+    return saved
+
+
+def give_back_streams(saved: dict) -> None:
+    for name in ("stdout", "stderr"):
+        if name in saved and getattr(sys, name) is saved[name][1]:
+            setattr(sys, name, saved[name][0])
+    for handler, stream, proxy in saved["handlers"]:
+        if getattr(handler, "stream", None) is proxy:  # not if the script gave it another stream since
+            handler.stream = stream
+
+
+def _redirect_handlers(proxies):
+    import logging
+
+    changed = []
+    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            for holder in (handler, getattr(handler, "_python_handler", None)):
+                stream = getattr(holder, "stream", None)
+                if holder is not None and id(stream) in proxies:
+                    try:
+                        holder.stream = proxies[id(stream)]
+                    except AttributeError:
+                        continue
+                    changed.append((holder, stream, proxies[id(stream)]))
+    return changed
+
+
+def track(console) -> None:
+    """`console` ends what it has in progress when the process stops."""
+    _live.add(console)
+
+
+def close_all() -> None:
+    for console in list(_live):
+        try:
+            console.close()
+        except Exception:
+            pass
+
+
+def install_excepthook() -> None:
+    """Before Python prints an uncaught exception (Ctrl-C included), end every status line
+    with its latest state, so the traceback starts on a clean line below it."""
+    previous = sys.excepthook
+    if getattr(previous, "ideconsole", False):
+        return
+
+    def excepthook(kind, value, traceback):
+        close_all()
+        previous(kind, value, traceback)
+
+    excepthook.ideconsole = True
+    sys.excepthook = excepthook
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    # Jupyter never calls sys.excepthook (and resets it for each cell): end bars after each
+    # cell, registered once per shell
+    if shell is not None and id(shell) not in _cell_hooks:
+        _cell_hooks.add(id(shell))
+        shell.events.register("post_run_cell", _end_bars_after_cell)
+
+
+def _end_bars_after_cell(*result) -> None:
+    close_all()
 
 
 class Session:
@@ -31,7 +166,7 @@ class Session:
         self.profile = console.profile
         self.link = link
         self._saved = saved  # descriptor -> a duplicate of what it was
-        self._streams = _take_streams(console)
+        self._streams = take_streams(console)
 
     def presents(self, console) -> bool:
         return (self.link is not None and console.stream is self.stream and self.pid == os.getpid()
@@ -44,7 +179,7 @@ class Session:
         link, self.link = self.link, None
         if link is None:
             return
-        _give_back_streams(self._streams)
+        give_back_streams(self._streams)
         _flush_python_streams()
         for number, saved in self._saved.items():
             try:
@@ -70,7 +205,7 @@ def capture_refused(console, env=None) -> Optional[str]:
     if profile.console not in CAPTURE_CONSOLES or profile.mode == "lines" or profile.role != "draw":
         return "nothing is redrawn on {}".format(profile.console)
     try:
-        if console.stream is not _real(sys.stdout) or console.stream.fileno() != 1:
+        if console.stream is not real_stream(sys.stdout) or console.stream.fileno() != 1:
             return "the console's stream is not this process's stdout"
     except (AttributeError, OSError, ValueError):
         return "the console's stream has no descriptor"
@@ -85,7 +220,7 @@ def start(console) -> Optional[Session]:
     """Start capture for `console` (the shared console of stdout), once per process: a
     relay owns the real stdout and stderr from here on. None where it cannot or should not."""
     global _current
-    with _lock:
+    with LOCK:
         if _current is not None and _current.pid == os.getpid():
             return _current
         if os.getpid() in _tried or capture_refused(console) is not None:
@@ -132,7 +267,7 @@ def current() -> Optional[Session]:
 def end() -> None:
     """End capture: the descriptors are the real ones again once the relay is done."""
     global _current
-    with _lock:
+    with LOCK:
         session, _current = _current, None
         if session is not None and session.pid == os.getpid():
             session.end()
@@ -142,42 +277,10 @@ def lost() -> None:
     """The relay went away (killed from outside): the descriptors go back, so output goes on
     in-process instead of into a pipe nobody reads."""
     global _current
-    with _lock:
+    with LOCK:
         session, _current = _current, None
         if session is not None:
             session.end(0)
-
-
-def _take_streams(console):
-    """Python-level text goes to the relay in order with the bar's operations: `sys.stdout`,
-    `sys.stderr` and the logging handlers holding them go through proxies."""
-    from .console import StreamProxy, _redirect_handlers, real_stream
-
-    saved = {}
-    for name, real in (("stdout", console.stream), ("stderr", console.stderr)):
-        current = getattr(sys, name)
-        if current is not None and real_stream(current) is real and not isinstance(current, StreamProxy):
-            proxy = StreamProxy(console, name, current)
-            setattr(sys, name, proxy)
-            saved[name] = (current, proxy)
-    handlers = _redirect_handlers({id(real): proxy for real, proxy in saved.values()})
-    return saved, handlers
-
-
-def _give_back_streams(taken) -> None:
-    saved, handlers = taken
-    for name, (real, proxy) in saved.items():
-        if getattr(sys, name) is proxy:
-            setattr(sys, name, real)
-    for handler, stream in handlers:
-        if getattr(handler, "stream", None) is not stream:
-            handler.stream = stream
-
-
-def _real(stream):
-    while hasattr(stream, "wrapped"):
-        stream = stream.wrapped
-    return stream
 
 
 def _is_pipe(number: int) -> bool:
@@ -203,8 +306,18 @@ def _flush_python_streams() -> None:
 
 
 def _after_fork_in_child() -> None:
-    """A forked worker writes to the inherited descriptors (the relay reads them); the
-    control pipe is its parent's alone."""
+    """A forked child (a data-loader worker) inherits the proxies and the lock, maybe held
+    by a thread that does not exist in it: it gets a fresh lock and its real streams back,
+    draws nothing of its parent's, and writes to the inherited descriptors (which the relay
+    reads); the control pipe is its parent's alone."""
+    global LOCK
+    LOCK = threading.RLock()
+    for console in list(_live):
+        console._after_fork()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, StreamProxy):
+            setattr(sys, name, real_stream(stream))
     session = _current
     if session is not None and session.link is not None:
         session.link.forget()
@@ -214,4 +327,10 @@ def _after_fork_in_child() -> None:
 if hasattr(os, "register_at_fork"):  # Python 3.7+; on 3.6 the pid checks do it
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
-atexit.register(end)
+
+@atexit.register
+def _at_exit() -> None:
+    """Every bar ends with its latest state, then the relay writes what is left, so the
+    shell's prompt comes after all of it."""
+    close_all()
+    end()
