@@ -24,6 +24,7 @@ from .session import CLEAR, FINISH, FINISH_AS_IS, STATUS, STDERR, STDOUT, WRITE
 
 PROMPT_DELAY = 0.1  # seconds an unfinished line of another writer waits before it shows as it is
 START_SECONDS = 10.0  # how long the training process waits for the relay to come up
+READ_SIZE = 1 << 16  # bytes gathered from a channel before they are presented
 HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
 HEADER = struct.Struct("!cI")  # message kind, payload length; one write() per message
 TEXT_STREAMS = {STDOUT: "stdout", STDERR: "stderr"}
@@ -52,11 +53,18 @@ class Line:
     def feed(self, text: str) -> str:
         out = []  # type: List[str]
         start = 0
-        if self._raw == "":
-            last = text.rfind("\n")
-            if last >= 0 and _CONTROL.search(text, 0, last) is None:
-                out.append(text[:last + 1].replace("\r\n", "\n"))  # plain lines: as they are
-                start = last + 1
+        if self.open:  # the end of the line already begun
+            newline = text.find("\n")
+            if newline < 0:
+                self._add(text, out)
+                return "".join(out)
+            self._add(text[:newline], out)
+            out.append(self._commit())
+            start = newline + 1
+        last = text.rfind("\n")
+        if last >= start and _CONTROL.search(text, start, last) is None:
+            out.append(text[start:last + 1].replace("\r\n", "\n"))  # plain lines: as they are
+            start = last + 1
         while start < len(text):
             newline = text.find("\n", start)
             if newline < 0:
@@ -85,13 +93,10 @@ class Line:
     def _commit(self) -> str:
         raw, self._raw = self._raw, ""
         if raw is None:
-            line = "".join(self._cleaner.feed("\n"))
-        elif _SIMPLE.match(raw):
-            line = (raw[:-1] if raw.endswith("\r") else raw) + "\n"
-        else:
-            line = "".join(self._cleaner.feed(raw + "\n"))
-        self._cleaner = Cleaner()
-        return line
+            return "".join(self._cleaner.feed("\n"))
+        if _SIMPLE.match(raw):
+            return (raw[:-1] if raw.endswith("\r") else raw) + "\n"
+        return "".join(self._cleaner.feed(raw + "\n"))  # a line's end leaves the Cleaner fresh
 
 
 class Relay:
@@ -167,18 +172,24 @@ class Relay:
         return max(min(self._since.values()) + PROMPT_DELAY - self._clock(), 0.0)
 
     def _read(self, fd: int) -> Optional[bytes]:
-        """What `fd` holds now: b"" when nothing, None at its end (it is closed then)."""
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return b""
-        except OSError:  # EIO: the pty's last writer is gone
-            data = b""
-        if data:
-            return data
-        self._selector.unregister(fd)
-        os.close(fd)
-        return None
+        """What `fd` holds now: b"" when nothing, None at its end (it is closed then). A pty
+        hands out a few kB a read: what is there is gathered, so the bar is redrawn once."""
+        chunks = []
+        while sum(map(len, chunks)) < READ_SIZE:
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError:  # EIO: the pty's last writer is gone
+                data = b""
+            if not data:
+                if chunks:
+                    break  # the end is seen on the next read
+                self._selector.unregister(fd)
+                os.close(fd)
+                return None
+            chunks.append(data)
+        return b"".join(chunks)
 
     def _read_channel(self, fd: int) -> bool:
         """Read what `fd` holds; False when it held nothing."""
