@@ -546,9 +546,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     options = dict(zip(argv[::2], argv[1::2]))
-    # Ctrl-C and Ctrl-Z reach the whole foreground group: the training process decides; the
-    # relay goes on until its writers are gone.
-    for name in ("SIGINT", "SIGTSTP", "SIGQUIT"):
+    # Ctrl-C, Ctrl-Z, a hang-up and `timeout`'s SIGTERM reach the whole process group: the
+    # training process and its children decide; the relay goes on until its writers are gone.
+    for name in ("SIGINT", "SIGTSTP", "SIGQUIT", "SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     encoding = options["--encoding"]

@@ -355,3 +355,17 @@ os.killpg(os.getpgrp(), signal.SIGINT)  # Ctrl-C reaches the whole foreground gr
     assert run.finish() != 0
     lines = run.lines()
     assert lines[0].lstrip().startswith("1/10") and lines[-1] == "KeyboardInterrupt", lines
+
+
+def test_a_child_that_outlives_a_terminated_group_is_still_shown():
+    run = Run(r"""
+import os, signal, subprocess, time
+from ideconsole.progress import Progress
+bar = Progress(10)
+bar.update(1, {"loss": 0.5})
+subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 0.5; echo the child cleaned up"])
+time.sleep(0.2)
+os.killpg(os.getpgrp(), signal.SIGTERM)  # as `timeout` does
+""", "terminal")
+    assert run.finish() != 0
+    assert "the child cleaned up" in run.lines(), run.lines()
