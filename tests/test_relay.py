@@ -2,6 +2,7 @@
 streams, child and forked processes, in a real pseudo terminal and in a PyCharm-like pipe, and
 it survives the training process dying. Asserted on what the console models show."""
 import fcntl
+import importlib.util
 import os
 import pty
 import select
@@ -152,6 +153,31 @@ def test_every_writer_lands_on_its_own_line_above_the_bar(where):
     progress = [line for line in lines if "/40" in line]
     assert len(progress) == 1 and progress[0].startswith("40/40"), lines
     assert lines[0] == "Epoch 1/1" and lines[-1] == "after training", lines
+
+
+LOGURU = r"""
+import time
+from loguru import logger  # its default sink holds sys.stderr from here on
+from ideconsole.progress import Progress
+logger.remove()
+logger.add(__import__("sys").stderr, format="{message}")
+bar = Progress(20)
+for step in range(1, 21):
+    bar.update(step, {"loss": 0.25})
+    time.sleep(0.004)
+    if step == 10:
+        logger.warning("a loguru line")
+bar.done({"loss": 0.25})
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("loguru") is None, reason="loguru is not installed here")
+@pytest.mark.parametrize("where", WHERE)
+def test_a_sink_that_kept_the_real_stderr_lands_above_the_bar(where):
+    run = Run(LOGURU, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines[0] == "a loguru line" and lines[1].startswith("20/20") and len(lines) == 2, lines
 
 
 ORDER = r"""
