@@ -333,6 +333,15 @@ def test_capture_can_be_switched_off(switch):
     assert any(line.lstrip().startswith("2/10") and "stray bytes" in line for line in lines), lines
 
 
+@pytest.mark.parametrize("python", ["/nonexistent/python", "/bin/false"])
+def test_a_relay_that_cannot_start_leaves_the_in_process_path(python):
+    code = "import sys; sys.executable = {!r}\n".format(python) + STRAY_BYTES + "print('trained')\n"
+    run = Run(code, "terminal", args=["default"])
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert any("stray bytes, isatty 1" in line for line in lines) and lines[-1] == "trained", lines
+
+
 def test_capture_is_on_by_default():
     run = Run(STRAY_BYTES, "terminal", args=["default"])
     assert run.finish() == 0, run.text
