@@ -45,7 +45,7 @@ def _stream_report(name, stream) -> List[str]:
     lines.append(profile.explain())
     if name == "stdout":
         why = session.capture_refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
-        lines.append("{:<15} {:<15} {}".format("capture", "off" if why else "relay", why or (
+        lines.append("{:<15} {:<16} {}".format("capture", "off" if why else "relay", why or (
             "a relay process owns descriptors 1 and 2 while ideconsole draws")))
     return lines
 
