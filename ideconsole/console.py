@@ -146,12 +146,11 @@ class Console:
         What others print from here to the next finish() passes through the console."""
         if self._silent:
             return
-        with session.LOCK:
-            if self._relayed(session.WRITE, text):
-                return
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
         with session.LOCK:
+            if self._relayed(session.WRITE, text, start=not self._active):
+                return
             self._put("stdout", text, foreign=False)
             if not self._active and not self._broken:
                 self._activate()  # a header: what the script prints until the epoch ends passes here

@@ -342,6 +342,29 @@ def test_a_relay_that_cannot_start_leaves_the_in_process_path(python):
     assert any("stray bytes, isatty 1" in line for line in lines) and lines[-1] == "trained", lines
 
 
+HEADER_FIRST = r"""
+import os, time
+from ideconsole.console import get_console
+from ideconsole.progress import Progress
+get_console().write("Epoch 1/1\n")  # an epoch's header before the bar, as the Keras logger writes it
+bar = Progress(10)
+for step in range(1, 11):
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.01)
+    if step == 5:
+        os.write(2, b"C-level line\n")
+bar.done({"loss": 0.5})
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_capture_starts_with_an_epochs_header(where):
+    run = Run(HEADER_FIRST, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines[:2] == ["Epoch 1/1", "C-level line"] and lines[2].startswith("10/10"), lines
+
+
 def test_capture_is_on_by_default():
     run = Run(STRAY_BYTES, "terminal", args=["default"])
     assert run.finish() == 0, run.text
