@@ -50,6 +50,12 @@ class Line:
     def open(self) -> bool:
         return self._raw != ""
 
+    @property
+    def prompt(self) -> bool:
+        """Unfinished text and colours only: what a question looks like. A line that redraws
+        (another progress bar) is not one: it waits for its end."""
+        return bool(self._raw) and _SIMPLE.match(self._raw) is not None
+
     def feed(self, text: str) -> str:
         out = []  # type: List[str]
         start = 0
@@ -332,14 +338,14 @@ class Relay:
         lines = line.feed(text)
         if lines:
             _quietly(self.console.foreign, name, lines)
-        if line.open:
+        if line.prompt:
             self._since.setdefault(name, self._clock())
         else:
             self._since.pop(name, None)
 
     def _show_prompts(self) -> None:
-        """An unfinished line that waited PROMPT_DELAY is shown as it is, the bar hidden, until
-        its writer ends it: `input()`, pdb, a question from a child process."""
+        """An unfinished line of plain text that waited PROMPT_DELAY is shown as it is, the bar
+        hidden, until its writer ends it: `input()`, pdb, a question from a child process."""
         if self._passing is not None or self._bar is None:
             return
         now = self._clock()

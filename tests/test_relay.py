@@ -286,6 +286,28 @@ def test_a_prompt_shows_while_the_bar_is_up_and_typing_reaches_it(where, how, pr
     assert lines[-1].startswith("10/10") and sum("/10" in line for line in lines) == 1, lines
 
 
+FOREIGN_BAR = r"""
+import sys, time
+from ideconsole.progress import Progress
+bar = Progress(30)
+for step in range(1, 31):
+    bar.update(step, {"loss": 0.5})
+    sys.stderr.write("\rdownloading %d%%" % (step * 100 // 30))  # another progress bar, tqdm's way
+    sys.stderr.flush()
+    time.sleep(0.02)
+sys.stderr.write("\n")
+bar.done({"loss": 0.5})
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_another_progress_bar_is_not_taken_for_a_prompt(where):
+    run = Run(FOREIGN_BAR, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines == ["downloading 100%", lines[-1]] and lines[-1].startswith("30/30"), lines
+
+
 RESIZE = r"""
 import os, subprocess, sys, time
 from ideconsole.progress import Progress
