@@ -17,6 +17,7 @@ from .detect import parse_bool
 # Python-level text, one message each.
 STATUS, FINISH, FINISH_AS_IS, CLEAR, WRITE, STDOUT, STDERR = b"s", b"f", b"F", b"c", b"w", b"o", b"e"
 CAPTURE_CONSOLES = ("vt", "pycharm", "dumb")  # where stray bytes would break the status line
+CAPTURED = "IDECONSOLE_CAPTURED"  # set for children: the descriptor a relay reads
 END_SECONDS = 2.0  # how long the process waits at its end for the relay to write what is left
 
 LOCK = threading.RLock()  # orders every console's output in this process
@@ -213,6 +214,8 @@ def capture_refused(console, env=None) -> Optional[str]:
         return "no Python executable to run the relay"
     if not (os.isatty(1) or _is_pipe(1)):
         return "stdout is neither a terminal nor a pipe"
+    if env.get(CAPTURED) and env.get(CAPTURED) == _identity(1):
+        return "a parent process's relay already reads stdout"
     return None
 
 
@@ -253,6 +256,7 @@ def start(console) -> Optional[Session]:
         if saved is None:
             link.close(0)
             return None
+        os.environ[CAPTURED] = _identity(1)  # children that import ideconsole need no relay of their own
         _current = Session(console, link, saved)
         return _current
 
@@ -288,6 +292,14 @@ def _is_pipe(number: int) -> bool:
         return stat.S_ISFIFO(os.fstat(number).st_mode)
     except OSError:
         return False
+
+
+def _identity(number: int) -> str:
+    try:
+        facts = os.fstat(number)
+    except OSError:
+        return ""
+    return "{}:{}:{}".format(facts.st_dev, facts.st_ino, facts.st_rdev)
 
 
 def _same_device(first: int, second: int) -> bool:

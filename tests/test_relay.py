@@ -387,6 +387,23 @@ def test_capture_starts_with_an_epochs_header(where):
     assert lines[:2] == ["Epoch 1/1", "C-level line"] and lines[2].startswith("10/10"), lines
 
 
+NESTED = r"""
+import subprocess, sys
+import ideconsole
+ideconsole.install()
+child = ("import ideconsole, ideconsole.session as s; ideconsole.install(); "
+         "print('child relay', s.current() is not None)")
+subprocess.call([sys.executable, "-c", child])  # like a worker of multiprocessing's spawn
+print("parent relay", ideconsole.session.current() is not None)
+"""
+
+
+def test_a_child_process_uses_its_parents_relay():
+    run = Run(NESTED, "terminal")
+    assert run.finish() == 0, run.text
+    assert run.lines() == ["child relay False", "parent relay True"], run.lines()
+
+
 def test_capture_is_on_by_default():
     run = Run(STRAY_BYTES, "terminal", args=["default"])
     assert run.finish() == 0, run.text
