@@ -181,6 +181,7 @@ class Session:
         if link is None:
             return
         give_back_streams(self._streams)
+        os.environ.pop(CAPTURED, None)
         _flush_python_streams()
         for number, saved in self._saved.items():
             try:
