@@ -25,6 +25,7 @@ from .session import CLEAR, FINISH, FINISH_AS_IS, STATUS, STDERR, STDOUT, WRITE
 PROMPT_DELAY = 0.1  # seconds an unfinished line of another writer waits before it shows as it is
 START_SECONDS = 10.0  # how long the training process waits for the relay to come up
 READ_SIZE = 1 << 16  # bytes gathered from a channel before they are presented
+SETTLE_SECONDS = 0.5  # at most, for the training process's last bytes after its end
 HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
 HEADER = struct.Struct("!cI")  # message kind, payload length; one write() per message
 TEXT_STREAMS = {STDOUT: "stdout", STDERR: "stderr"}
@@ -233,12 +234,21 @@ class Relay:
         data = self._read(self._control)
         if data is None:
             self._control = None
-            # The training process is gone or done: what its descriptors hold comes first,
-            # then the messages whose markers it never wrote.
-            for _ in range(16):
-                if not [fd for fd in list(self._channels) if self._read_channel(fd)]:
+            # The training process is gone (or exec'd another program): what it wrote comes
+            # first, then the messages whose markers it never wrote, then its bar stays as a
+            # line, and what a child that lives on writes follows as it is written.
+            deadline = self._clock() + SETTLE_SECONDS
+            while self._channels and self._clock() < deadline:
+                ready = self._selector.select(0.02)
+                if not [key for key, _ in ready if key.fd in self._channels and self._read_channel(key.fd)]:
                     break
             self._handle_messages()
+            if self._bar is not None:
+                unfinished = [(name, line.take()) for name, line in self._lines.items() if line.open]
+                self._since.clear()
+                self._handle(FINISH_AS_IS, "")
+                for name, text in unfinished:  # the newest text: it goes on below the bar's line
+                    _quietly(self.console.foreign, name, text)
             return
         self._buffer += data
         if self._ordered is None:

@@ -404,6 +404,28 @@ def test_a_child_process_uses_its_parents_relay():
     assert run.lines() == ["child relay False", "parent relay True"], run.lines()
 
 
+EXEC = r"""
+import os, sys, time
+from ideconsole.progress import Progress
+bar = Progress(10)
+for step in range(1, 4):
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.06)
+then = ("import sys, time; sys.stdout.write('the next program '); sys.stdout.flush(); "
+        "time.sleep(0.3); print('ends')")
+os.execv(sys.executable, [sys.executable, "-c", then])
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_the_bar_ends_when_the_training_process_execs_another_program(where):
+    run = Run(EXEC, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert len(lines) == 2 and "/10 " in lines[0], lines  # the bar's last state drawn
+    assert lines[1] == "the next program ends", lines
+
+
 def test_capture_is_on_by_default():
     run = Run(STRAY_BYTES, "terminal", args=["default"])
     assert run.finish() == 0, run.text
