@@ -1,10 +1,12 @@
-"""The stdout adapter: the one place that writes to the real streams.
+"""The presenter: the one place that writes to the real streams.
 
 A `Console` shows one transient status line, replaces it, makes it permanent, and
 keeps everything else that is printed meanwhile (`print`, `logging`, warnings, other
 threads, stderr) intact on lines of its own above the status line. One process-wide
 lock orders all of it. Output problems (a closed or broken stream, an encoding that
 cannot show a character) end in a fallback, never in an exception for the caller.
+Where a relay owns the real streams (see `session`), the Console there presents, and this
+one hands it its operations.
 """
 import os
 import sys
