@@ -23,6 +23,7 @@ from .detect import Profile
 from .session import CLEAR, FINISH, FINISH_AS_IS, STATUS, STDERR, STDOUT, WRITE
 
 PROMPT_DELAY = 0.1  # seconds an unfinished line of another writer waits before it shows as it is
+PROMPT_LIMIT = 4096  # characters: a longer unfinished line is no question
 START_SECONDS = 10.0  # how long the training process waits for the relay to come up
 READ_SIZE = 1 << 16  # bytes gathered from a channel before they are presented
 SETTLE_SECONDS = 0.5  # at most, for the training process's last bytes after its end
@@ -53,9 +54,9 @@ class Line:
 
     @property
     def prompt(self) -> bool:
-        """Unfinished text and colours only: what a question looks like. A line that redraws
-        (another progress bar) is not one: it waits for its end."""
-        return bool(self._raw) and _SIMPLE.match(self._raw) is not None
+        """Short unfinished text and colours only: what a question looks like. A line that
+        redraws (another progress bar) is not one: it waits for its end."""
+        return bool(self._raw) and len(self._raw) <= PROMPT_LIMIT and _SIMPLE.match(self._raw) is not None
 
     def feed(self, text: str) -> str:
         out = []  # type: List[str]
