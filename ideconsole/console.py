@@ -64,6 +64,7 @@ class Console:
         self._saved = None         # what activation replaced, to put it back
         self._final_line = None    # see attach(): a weak reference to it
         self._retired = None       # the proxies last put back (see _deactivate)
+        self._relay_bar = False    # a status line is up in the relay that presents this console
         for stream in (self.stream, self.stderr):
             _compat.escape_unencodable(stream)
         session.track(self)
@@ -394,7 +395,12 @@ class Console:
             current.link.send(kind, text)
         except OSError:  # the relay was killed: the descriptors go back, and we draw here
             session.lost()
+            if self._relay_bar:  # the relay's last drawing of it stays as a line
+                self._emit(self._out, "\n")
+            self._relay_bar = False
             return False
+        self._relay_bar = kind == session.STATUS or self._relay_bar and kind not in (
+            session.FINISH, session.FINISH_AS_IS, session.CLEAR)
         return True
 
     def _deactivate(self) -> None:

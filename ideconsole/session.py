@@ -22,6 +22,7 @@ END_SECONDS = 2.0  # how long the process waits at its end for the relay to writ
 
 LOCK = threading.RLock()  # orders every console's output in this process
 _current = None  # type: Optional[Session]
+_retired = None  # the proxies an ended session put back (see Session.end)
 _tried = set()  # pids that tried to start one (once per process is enough)
 _live = weakref.WeakSet()  # every Console, to close them all when the process stops
 _cell_hooks = set()  # id() of each IPython shell that ends bars after its cells
@@ -180,6 +181,10 @@ class Session:
         link, self.link = self.link, None
         if link is None:
             return
+        global _retired
+        # This may run inside a print() to a proxy (the relay was found killed), and print()
+        # holds sys.stdout without a reference of its own: the proxies outlive it.
+        _retired = self._streams
         give_back_streams(self._streams)
         os.environ.pop(CAPTURED, None)
         _flush_python_streams()

@@ -364,6 +364,34 @@ def test_a_relay_that_cannot_start_leaves_the_in_process_path(python):
     assert any("stray bytes, isatty 1" in line for line in lines) and lines[-1] == "trained", lines
 
 
+RELAY_KILLED = r"""
+import os, signal, time
+from ideconsole import session
+from ideconsole.progress import Progress
+bar = Progress(30)
+for step in range(1, 31):
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.01)
+    if step == 10:
+        relay = session.current().link.process
+        relay.kill()
+        relay.wait()
+    if step == 15:
+        print("a print after the relay was killed")
+bar.done({"loss": 0.5})
+print("training went on to the end")
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_training_goes_on_in_process_when_the_relay_is_killed(where):
+    run = Run(RELAY_KILLED, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert "a print after the relay was killed" in lines, lines
+    assert lines[-1] == "training went on to the end" and lines[-2].startswith("30/30"), lines
+
+
 HEADER_FIRST = r"""
 import os, time
 from ideconsole.console import get_console
