@@ -332,6 +332,28 @@ def test_the_pseudo_terminal_follows_the_window_size():
     assert "child sees 100" in run.lines(), run.lines()
 
 
+RESIZE_IDLE = r"""
+import fcntl, os, subprocess, sys, termios, time
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the terminal's own: a resize signals its foreground group
+import ideconsole
+ideconsole.install()
+print("READY", os.get_terminal_size(1).columns)
+deadline = time.monotonic() + 60
+while os.get_terminal_size(1).columns == 80 and time.monotonic() < deadline:
+    time.sleep(0.01)  # no bar drawn meanwhile: only SIGWINCH tells the relay
+subprocess.call([sys.executable, "-c", "import os; print('child sees', os.get_terminal_size(1).columns)"])
+"""
+
+
+def test_the_pseudo_terminal_follows_a_resize_signal():
+    run = Run(RESIZE_IDLE, "terminal", columns=80)
+    run.wait_for("READY 80")
+    run.resize(120)
+    assert run.finish() == 0, run.text
+    run.columns = 120
+    assert "child sees 120" in run.lines(), run.lines()
+
+
 STRAY_BYTES = r"""
 import os, sys, time
 from ideconsole import Console
