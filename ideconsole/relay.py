@@ -30,6 +30,7 @@ SETTLE_SECONDS = 0.5  # at most, for the training process's last bytes after its
 HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
 HEADER = struct.Struct("!cI")  # message kind, payload length; one write() per message
 TEXT_STREAMS = {STDOUT: "stdout", STDERR: "stderr"}
+TEXT_PIECE = (getattr(select, "PIPE_BUF", 512) - HEADER.size) // 4  # characters: one atomic write
 
 # A line of text and colours only is passed on as written; anything else is what a terminal
 # would finally show of it (clean.Cleaner).
@@ -444,9 +445,15 @@ class Link:
         self.ordered = os.dup(targets[1])
 
     def send(self, kind: bytes, text: str = "") -> None:
-        data = text.encode("utf-8", "surrogatepass")
-        _write_all(self.control, HEADER.pack(kind, len(data)) + data)
-        _write_all(self.ordered, self.marker)
+        """Text is sent in pieces a pipe takes in one piece (all or nothing, even when Ctrl-C
+        interrupts), so the control pipe never holds half a message."""
+        pieces = [text]
+        if kind in (STDOUT, STDERR, WRITE) and len(text) > TEXT_PIECE:
+            pieces = [text[start:start + TEXT_PIECE] for start in range(0, len(text), TEXT_PIECE)]
+        for piece in pieces:
+            data = piece.encode("utf-8", "surrogatepass")
+            _write_all(self.control, HEADER.pack(kind, len(data)) + data)
+            _write_all(self.ordered, self.marker)
 
     def forget(self) -> None:
         """In a forked child: the link is its parent's."""

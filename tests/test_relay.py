@@ -180,6 +180,26 @@ def test_a_sink_that_kept_the_real_stderr_lands_above_the_bar(where):
     assert lines[0] == "a loguru line" and lines[1].startswith("20/20") and len(lines) == 2, lines
 
 
+LONG_PRINT = r"""
+import time
+from ideconsole.progress import Progress
+bar = Progress(3)
+bar.update(1, {"loss": 0.5})
+time.sleep(0.06)
+print("\u00e9" * 50000 + " the end of a long line")  # sent in pieces a pipe takes whole
+print("\n".join("line %d" % number for number in range(2000)))
+bar.done({"loss": 0.5})
+"""
+
+
+def test_a_long_print_arrives_whole():
+    run = Run(LONG_PRINT, "pycharm")
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines[0] == "\u00e9" * 50000 + " the end of a long line", lines[0][-40:]
+    assert lines[1:-1] == ["line %d" % number for number in range(2000)] and lines[-1].startswith("3/3")
+
+
 ORDER = r"""
 import os, sys, time
 from ideconsole.progress import Progress
