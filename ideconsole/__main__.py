@@ -6,10 +6,11 @@ import os
 import runpy
 import sys
 import time
+import types
 import zipfile
 from typing import List, Optional
 
-from . import __version__, _compat
+from . import __version__, _compat, session
 from .console import real_stream
 from .detect import detect
 
@@ -37,9 +38,15 @@ def _stream_report(name, stream) -> List[str]:
         lines.append("windows: version={} vt={} codepage={}".format(
             facts.windows_version, facts.vt_enabled, facts.codepage))
     try:
-        lines.append(detect(facts, os.environ).explain())
+        profile = detect(facts, os.environ)
     except ValueError as error:
         lines.append(str(error))
+        return lines
+    lines.append(profile.explain())
+    if name == "stdout":
+        why = session.capture_refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
+        lines.append("{:<15} {:<16} {}".format("capture", "off" if why else "relay", why or (
+            "a relay process owns descriptors 1 and 2 while ideconsole draws")))
     return lines
 
 

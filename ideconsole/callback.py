@@ -8,6 +8,7 @@ import inspect
 import sys
 from typing import Optional
 
+from . import session
 from .console import Console, get_console
 from .progress import Averages, Progress
 
@@ -94,6 +95,13 @@ class ProgressCallback:
                 self._call_batch_hooks = True
             else:
                 self._counters = counters
+        if self.verbose:
+            # Before Keras forks its data workers (Keras 2.2 starts them after on_train_begin):
+            # they inherit descriptors the relay reads.
+            try:
+                session.start(self.console)
+            except Exception:  # no capture rather than no training
+                pass
 
     def set_model(self, model):
         _keras_method(self, "set_model")(self, model)

@@ -124,6 +124,10 @@ class Cleaner:
             pos = newline + 1
         return out
 
+    def unfinished(self) -> str:
+        """The line being written, as the terminal shows it now (no "\\n" yet)."""
+        return _shown(self._line, self._plain, self._wide)
+
     def close(self) -> List[str]:
         """The end of the log: an unfinished escape sequence shows nothing; the last line is
         returned without "\\n" when it has content."""

@@ -1,26 +1,26 @@
-"""The stdout adapter: the one place that writes to the real streams.
+"""The presenter: the one place that writes to the real streams.
 
 A `Console` shows one transient status line, replaces it, makes it permanent, and
 keeps everything else that is printed meanwhile (`print`, `logging`, warnings, other
 threads, stderr) intact on lines of its own above the status line. One process-wide
 lock orders all of it. Output problems (a closed or broken stream, an encoding that
 cannot show a character) end in a fallback, never in an exception for the caller.
+Where a relay owns the real streams (see `session`), the Console there presents, and this
+one hands it its operations.
 """
-import atexit
 import itertools
 import os
 import sys
-import threading
 import weakref
 from typing import Callable, Hashable, Optional, TextIO
 
-from . import _compat, area, descriptors
+from . import _compat, area, session
 from .cells import cell_width, strip_ansi, truncate
-from .detect import Profile, detect, parse_bool, usable_width
+from .detect import Profile, detect, usable_width
+from .session import StreamProxy, real_stream
 from .strategies import strategy_for
 
-LOCK = threading.RLock()
-FD_CONSOLES = ("vt", "conhost-vt", "pycharm", "dumb")  # where stray bytes would break the line
+__all__ = ["Console", "StreamProxy", "get_console", "real_stream"]
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
 # id(real stream) -> its shared Console (see get_console): held as long as something
 # uses it; for the life of the process for its own stdout and stderr, and the latest other
@@ -29,70 +29,20 @@ _kept_consoles = {}  # "stdout", "stderr" or "latest" -> Console
 _since = itertools.count()  # orders bars of equal depth in a status area
 
 
-class StreamProxy:
-    """Stands in for `sys.stdout` / `sys.stderr` while a status line may be up, and
-    hands every write to the console, which puts it above the status line."""
-
-    def __init__(self, console: "Console", name: str, real: TextIO):
-        self._console = console
-        self._name = name
-        self._real = real
-        self._pid = os.getpid()
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError("write() argument must be str, not {}".format(type(text).__name__))
-        if os.getpid() != self._pid:  # a forked child (Python 3.6 has no fork hook): no bar
-            return self._real.write(text)
-        self._console.foreign(self._name, text)
-        return len(text)
-
-    def writelines(self, lines) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        real = self._real
-        if real is not None:
-            try:
-                real.flush()
-            except (OSError, ValueError):
-                pass
-
-    def isatty(self) -> bool:
-        return self._console.isatty(self._name)
-
-    def fileno(self) -> int:
-        return self._real.fileno()
-
-    @property
-    def wrapped(self) -> TextIO:
-        return self._real
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-
-def real_stream(stream):
-    while isinstance(stream, StreamProxy):
-        stream = stream.wrapped
-    return stream
-
-
 class Console:
     """Draws a transient status line on `stream` (default: `sys.stdout`).
 
     `console`, `mode`, `interval` and `other_ranks` override detection, like the
     environment variables IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
-    IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture_fds` (IDECONSOLE_CAPTURE_FDS)
-    owns descriptors 1 and 2 while a status line is up (see `descriptors`). In a `with`
-    block it is closed at the end: what is in progress ends and the streams are put back.
+    IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture=False` (IDECONSOLE_CAPTURE=0)
+    keeps descriptors 1 and 2 as they are (see `session`). In a `with` block it is closed at
+    the end: what is in progress ends and the streams are put back.
     """
 
     def __init__(self, stream: Optional[TextIO] = None, console: Optional[str] = None,
                  mode: Optional[str] = None, interval: Optional[float] = None,
                  profile: Optional[Profile] = None, env=None, stderr: Optional[TextIO] = None,
-                 capture_fds: Optional[bool] = None, other_ranks: Optional[str] = None):
+                 capture: Optional[bool] = None, other_ranks: Optional[str] = None):
         self.stream = real_stream(sys.stdout if stream is None else stream)
         self.stderr = real_stream(sys.stderr if stderr is None else stderr)
         env = os.environ if env is None else env
@@ -103,10 +53,7 @@ class Console:
         self._strategy = strategy_for(self.profile.mode, self.profile.erase, self.profile.resize)
         self._out = self._color_stream(self.stream)   # where our stdout text goes
         self._err = self.stderr                      # where stderr text goes
-        if capture_fds is None:
-            capture_fds = bool(parse_bool(env.get("IDECONSOLE_CAPTURE_FDS")))
-        self._capture_fds = capture_fds and self.profile.console in FD_CONSOLES
-        self._capture = None       # descriptors 1 and 2, owned while a status line is up
+        self.capture = capture     # None: as IDECONSOLE_CAPTURE says, on by default
         self._tty = {"stdout": _compat.isatty(self.stream), "stderr": _compat.isatty(self.stderr)}
         self._shown = 0            # cells of the status line now on screen (of each row, for several)
         self._drawn_columns = None  # the terminal's columns when it was drawn
@@ -120,9 +67,10 @@ class Console:
         self._saved = None         # what activation replaced, to put it back
         self._final_line = None    # see attach(): a weak reference to it
         self._retired = None       # the proxies last put back (see _deactivate)
+        self._relay_bar = False    # a status line is up in the relay that presents this console
         for stream in (self.stream, self.stderr):
             _compat.escape_unencodable(stream)
-        _live.add(self)
+        session.track(self)
 
     # -- what callers use -------------------------------------------------------------
 
@@ -140,7 +88,7 @@ class Console:
         bars up on a console that shows one line, what is left for bar `row`'s line."""
         width = self.full_width()
         if self._rows and self.redraws and not self._stacks():
-            with LOCK:
+            with session.LOCK:
                 return area.room(self._rows, row, width, depth, self._cells)
         return width
 
@@ -157,21 +105,27 @@ class Console:
         main one, Keras's) and `depth` (0 outermost; default: inside those already up). A VT
         terminal shows a row per bar; other consoles one line, the outer bars as their
         `brief` (default: the first word of their line); a log, each update as a line."""
-        with LOCK:
+        with session.LOCK:
             if self._broken or self._silent:
                 return
-            text = self._prepare(text)
-            if self.redraws:
+            relayed = self._relay(start=not self._active) is not None
+            # the relay prepares its own; a list is the rows a relayed process composed
+            text = str(text) if relayed else self._prepared(text)
+            if self.redraws and not isinstance(text, list):
                 known = self._rows.get(row)
                 if known is None:
                     depth, since = area.depth_for(self._rows, depth), next(_since)
                 else:
                     depth, since = known.depth, known.since
                 if brief is not None:
-                    brief = self._prepare(brief)
+                    brief = str(brief) if relayed else self._prepare(brief)
                 self._rows[row] = area.Row(text, brief, depth, since)
                 if len(self._rows) > 1:
                     text = self._composition()
+            if relayed:
+                if self._relay_area(text):
+                    return
+                text = self._prepared(text)  # the relay is gone: drawn here from now on
             lead = self._line_break()
             if not self._active:
                 self._activate()
@@ -182,7 +136,7 @@ class Console:
         """Make the status line permanent, as `text` if given (never cut to the width),
         and move to a new line. Text held back from other streams is written first. With
         other bars up, bar `row`'s line goes above them and they stay."""
-        with LOCK:
+        with session.LOCK:
             self._settle()
             if row is not None and not self.redraws:
                 # A log: another bar's final line is one more line; Keras's bar, if one is
@@ -196,12 +150,20 @@ class Console:
                 ended = self._rows.pop(row, None)
                 if ended is None and (row is not None or text is None):
                     return  # never shown here, or already ended by an interruption
+                final = text if text is not None else ended.text
+                if not self._silent and self._relayed(session.WRITE, str(final) + "\n"):
+                    if self._rows:
+                        self._relay_area(self._composition())
+                    return
                 if self._rows:
                     self._line = self._composition()
-                final = self._prepare(text) if text is not None else ended.text
-                self._put("stdout", final + "\n", foreign=False)
+                self._put("stdout", (self._prepare(text) if text is not None else ended.text) + "\n",
+                          foreign=False)
                 return
             self._rows.clear()
+            if not self._silent and self._relayed(session.FINISH_AS_IS if text is None else session.FINISH,
+                                                  "" if text is None else str(text)):
+                return
             if not self._active:
                 if text is not None and not self._silent:
                     final = self._prepare(text)
@@ -229,14 +191,20 @@ class Console:
     def clear(self, row: Hashable = None) -> None:
         """Remove the status line (with several bars up, bar `row`'s) from the screen
         without keeping it."""
-        with LOCK:
+        with session.LOCK:
             if row is not None and row not in self._rows:
                 return  # never shown (in a log nothing transient is), or ended already
             if self._rows and set(self._rows) != {row}:
-                if self._rows.pop(row, None) is not None and self._active:
-                    self._emit(self._out, self._draw(self._composition()))
+                if self._rows.pop(row, None) is not None:
+                    composition = self._composition()
+                    if self._relay_area(composition):
+                        return
+                    if self._active:
+                        self._emit(self._out, self._draw(composition))
                 return
             self._rows.clear()
+            if self._relayed(session.CLEAR):
+                return
             if self._active:
                 self._flush_pending()
                 if self._shown:
@@ -256,7 +224,9 @@ class Console:
             return
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
-        with LOCK:
+        with session.LOCK:
+            if self._relayed(session.WRITE, text, start=not self._active):
+                return
             self._put("stdout", text, foreign=False)
             if not self._active and not self._broken:
                 self._activate()  # a header: what the script prints until the epoch ends passes here
@@ -269,10 +239,12 @@ class Console:
         instead of keeping it pinned under all later output. None detaches."""
         self._final_line = _weak(final_line)
         if final_line is not None:
-            _install_excepthook()
-            with LOCK:
+            session.install_excepthook()
+            with session.LOCK:
                 self._settle()
-                if not self._active and not self._broken and not self._silent:
+                if self._silent or self._broken or self._relay(start=not self._active):
+                    return
+                if not self._active:
                     self._activate()
 
     def detach(self, final_line: Callable[[], str]) -> None:
@@ -290,7 +262,7 @@ class Console:
                 text = final_line()
             except Exception:
                 pass
-        with LOCK:
+        with session.LOCK:
             self._settle()
             rows = area.ordered(self._rows)
             for row in rows if None in rows else rows + [None]:
@@ -306,6 +278,11 @@ class Console:
         """Whether the real stream is a terminal (also while its descriptor is captured)."""
         return self._tty.get(name, False)
 
+    @property
+    def active(self) -> bool:
+        """A status line is in progress here."""
+        return self._active
+
     # -- other output while a status line is up ---------------------------------------
 
     def foreign(self, name: str, text: str) -> None:
@@ -318,8 +295,10 @@ class Console:
     def _put(self, name: str, text: str, foreign: bool) -> None:
         if not text:
             return
-        with LOCK:
+        with session.LOCK:
             self._settle()
+            if foreign and self._relayed(session.STDOUT if name == "stdout" else session.STDERR, text):
+                return
             if not foreign:
                 self._flush_others()
                 if self._shown:
@@ -370,13 +349,13 @@ class Console:
         final_line = self._final_line
         if final_line is not None and final_line() is None:
             self._final_line = None
-            if self._active:
+            if self._active or self._relay():
                 self.finish()
 
     def _columns(self) -> Optional[int]:
         """The terminal's columns now, where they are re-read (a window can be resized)."""
         if self.profile.live_width:
-            return _compat.terminal_width(self._out if self._capture else self.stream)
+            return _compat.terminal_width(self.stream)
         return None
 
     def _resized(self, columns: Optional[int] = None) -> Optional[int]:
@@ -494,51 +473,58 @@ class Console:
     def _activate(self) -> None:
         self._active = True
         self._flush_others()
-        saved = {}
-        for name, real in (("stdout", self.stream), ("stderr", self.stderr)):
-            current = getattr(sys, name)
-            if current is not None and real_stream(current) is real and not isinstance(current, StreamProxy):
-                proxy = StreamProxy(self, name, current)
-                setattr(sys, name, proxy)
-                saved[name] = (current, proxy)
-        saved["handlers"] = _redirect_handlers({id(s[0]): s[1] for k, s in saved.items()
-                                                if k in ("stdout", "stderr")})
-        self._saved = saved
-        if self._capture_fds:
-            self._start_capture()
+        self._saved = session.take_streams(self)
 
-    def _start_capture(self) -> None:
-        out_fd = _compat.fileno(self.stream)
-        err_fd = _compat.fileno(self.stderr)
-        if _compat.isatty(self.stderr) != _compat.isatty(self.stream):
-            err_fd = None  # stderr goes elsewhere (a file): its bytes cannot break the line
-        capture = descriptors.start(out_fd, err_fd, self.foreign, _compat.encoding(self.stream))
-        if capture is None:
-            return
-        self._capture = capture
-        if "stdout" in capture.writers:
-            self._out = self._color_stream(capture.writers["stdout"])
-        self._err = capture.writers.get("stderr", self.stderr)
+    def _relay(self, start: bool = False):
+        """The relay session that presents this console, if any (see `session`); with
+        `start`, one is started where none was tried yet."""
+        current = session.current()
+        if current is None and start and self.capture is not False:
+            current = session.start(self)
+        return current if current is not None and current.presents(self) else None
+
+    def _relayed(self, kind: bytes, text: str = "", start: bool = False) -> bool:
+        """Hand the operation to the relay, if one presents this console. False: do it here."""
+        current = self._relay(start)
+        if current is None:
+            return False
+        try:
+            current.link.send(kind, text)
+        except OSError:  # the relay was killed: the descriptors go back, and we draw here
+            session.lost()
+            if self._relay_bar:  # the relay's last drawing of it stays as a line
+                self._emit(self._out, "\n")
+            self._relay_bar = False
+            return False
+        self._relay_bar = kind in (session.STATUS, session.ROWS) or self._relay_bar and kind not in (
+            session.FINISH, session.FINISH_AS_IS, session.CLEAR)
+        return True
+
+    def _relay_area(self, text) -> bool:
+        """Hand the status area to the relay: one line, or a VT terminal's rows (a list)."""
+        if isinstance(text, list):
+            return self._relayed(session.ROWS, "\n".join(text))
+        return self._relayed(session.STATUS, text)
+
+    def _prepared(self, text):
+        return [self._prepare(line) for line in text] if isinstance(text, list) else self._prepare(text)
 
     def _deactivate(self) -> None:
         self._active = False
-        capture, self._capture = self._capture, None
-        if capture is not None:
-            self._out = self._color_stream(self.stream)  # before the readers may close theirs
-            self._err = self.stderr
-            capture.stop()
         saved, self._saved = self._saved, None
         if not saved:
             return
         # print() may hold sys.stdout without a reference of its own while it writes, and
         # this can run inside such a write: the proxies outlive it (until the next ones retire)
         self._retired = saved
-        for name in ("stdout", "stderr"):
-            if name in saved and getattr(sys, name) is saved[name][1]:
-                setattr(sys, name, saved[name][0])
-        for handler, stream, proxy in saved["handlers"]:
-            if getattr(handler, "stream", None) is proxy:  # not if the script gave it another stream since
-                handler.stream = stream
+        session.give_back_streams(saved)
+
+    def _after_fork(self) -> None:
+        """In a forked child (a data-loader worker): nothing of the parent's bar is drawn."""
+        self._active, self._shown, self._line = False, 0, None
+        self._final_line = None
+        self._pending.clear()
+        self._rows.clear()
 
 
 def _as_shown(text: str, encoding: str) -> str:
@@ -552,33 +538,12 @@ def _as_shown(text: str, encoding: str) -> str:
         return text
 
 
-def _redirect_handlers(proxies):
-    """Point logging handlers made before the status line (TensorFlow's, absl's) that
-    hold the real stdout/stderr at the proxies; return what to put back."""
-    import logging
-
-    changed = []
-    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
-                                       if isinstance(logger, logging.Logger)]
-    for logger in loggers:
-        for handler in list(logger.handlers):
-            for holder in (handler, getattr(handler, "_python_handler", None)):
-                stream = getattr(holder, "stream", None)
-                if holder is not None and id(stream) in proxies:
-                    try:
-                        holder.stream = proxies[id(stream)]
-                    except AttributeError:
-                        continue
-                    changed.append((holder, stream, proxies[id(stream)]))
-    return changed
-
-
 def get_console(stream: Optional[TextIO] = None, **options) -> Console:
     """The shared Console of `stream` (default: the current `sys.stdout`), so that the
     epoch header, the progress line and a direct Progbar all draw through one place.
     Options create a new Console for that stream."""
     real = real_stream(sys.stdout if stream is None else stream)
-    with LOCK:
+    with session.LOCK:
         console = _consoles.get(id(real))
         if console is None or options or console.stream is not real:
             console = Console(real, **options)
@@ -589,68 +554,6 @@ def get_console(stream: Optional[TextIO] = None, **options) -> Console:
             standard = {id(sys.__stdout__): "stdout", id(sys.__stderr__): "stderr"}
             _kept_consoles[standard.get(id(real), "latest")] = console
         return console
-
-
-_live = weakref.WeakSet()  # every Console, to close them all when the process stops
-
-
-@atexit.register
-def _close_all() -> None:
-    for console in list(_live):
-        try:
-            console.close()
-        except Exception:
-            pass
-    descriptors.drain()
-
-
-def _after_fork_in_child() -> None:
-    """A forked child (a data-loader worker) inherits the proxies and the lock, maybe held
-    by a thread that does not exist in it: it gets a fresh lock and its real streams back,
-    and draws nothing of its parent's."""
-    global LOCK
-    LOCK = threading.RLock()
-    for console in list(_live):
-        console._active, console._shown, console._line, console._capture = False, 0, None, None
-        console._final_line = None
-        console._pending.clear()
-        console._rows.clear()
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if isinstance(stream, StreamProxy):
-            setattr(sys, name, real_stream(stream))
-
-
-if hasattr(os, "register_at_fork"):  # Python 3.7+
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _install_excepthook() -> None:
-    """Before Python prints an uncaught exception (Ctrl-C included), end every status line
-    with its latest state, so the traceback starts on a clean line below it."""
-    previous = sys.excepthook
-    if getattr(previous, "ideconsole", False):
-        return
-
-    def excepthook(kind, value, traceback):
-        _close_all()
-        previous(kind, value, traceback)
-
-    excepthook.ideconsole = True
-    sys.excepthook = excepthook
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    # Jupyter never calls sys.excepthook (and resets it for each cell): end bars after each
-    # cell, registered once per shell
-    if shell is not None and id(shell) not in _cell_hooks:
-        _cell_hooks.add(id(shell))
-        shell.events.register("post_run_cell", _end_bars_after_cell)
-
-
-_cell_hooks = set()  # id() of each IPython shell that ends bars after its cells
-
-
-def _end_bars_after_cell(*result) -> None:
-    _close_all()
 
 
 def _weak(function):

@@ -12,7 +12,9 @@ import importlib.util
 import sys
 import threading
 
+from . import session
 from .callback import ProgbarCompat, ProgressCallback, _passed
+from .console import get_console
 from .tqdm_bars import TqdmMethods, stock_methods
 
 # module -> (class name, ideconsole's methods for it)
@@ -107,7 +109,8 @@ _finder = _Finder()
 
 
 def install() -> None:
-    """Draw every Keras and tqdm progress bar of this process through ideconsole."""
+    """Draw every Keras and tqdm progress bar of this process through ideconsole, and own
+    descriptors 1 and 2 from now on where capture applies (see `session`)."""
     with _lock:
         if _finder not in sys.meta_path:
             sys.meta_path.insert(0, _finder)
@@ -115,6 +118,10 @@ def install() -> None:
             module = sys.modules.get(name)
             if module is not None:
                 _patch_module(module)
+    try:
+        session.start(get_console())
+    except Exception:  # no capture rather than no training
+        pass
 
 
 def uninstall() -> None:

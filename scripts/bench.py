@@ -15,6 +15,8 @@ Needs TensorFlow with Keras 3 and tf_keras; tqdm, rich and jax are optional. Sec
   6  bytes written per second of training, per console, over a simulated fit
   7  log volume of a real multi-epoch fit() redirected to a file (tests/fit_script.py)
   8  one redraw with 10, 60 and 240 metrics on an 80-column terminal, ideconsole vs Keras 3
+  9  capture: the relay's CPU per MB, the latency of a line, fit() with capture on and off,
+     in a real pseudo terminal
 
 Simulated epochs run on a fake clock (a fixed time per step), so their output is the same on
 every machine. The table goes to stdout, progress notes to stderr.
@@ -52,6 +54,7 @@ SECTIONS = {
     "6": "bytes/s",
     "7": "log volume",
     "8": "many metrics",
+    "9": "capture",
 }
 GOAL_US_PER_CALL = 0.3
 GOAL_VS_KERAS3 = 6.0
@@ -72,12 +75,13 @@ class Config(NamedTuple):
     log_epochs: int       # section 7
     log_steps: int        # section 7
     log_parallel: bool    # section 7: run the fits at the same time
+    relay_mb: int         # section 9: megabytes written through the relay per case
 
 
 QUICK = Config(repeats=3, calls=20_000, loop_s=0.05, redraws=200, fit_steps=100, fit_epochs=3,
-               log_epochs=2, log_steps=30, log_parallel=True)
+               log_epochs=2, log_steps=30, log_parallel=True, relay_mb=4)
 FULL = Config(repeats=7, calls=200_000, loop_s=0.3, redraws=2000, fit_steps=500, fit_epochs=6,
-              log_epochs=5, log_steps=200, log_parallel=False)
+              log_epochs=5, log_steps=200, log_parallel=False, relay_mb=32)
 
 SIM_EPOCHS, SIM_STEPS, SIM_STEP_S = 3, 2000, 0.005   # sections 2 and 6: the fake-clock fit
 
@@ -912,6 +916,171 @@ def section_many_metrics(cfg: Config) -> List[Row]:
     return rows
 
 
+# -- 9: capture ------------------------------------------------------------------------------------
+
+
+RELAY_LOAD = r"""
+import os, resource, sys, time
+import ideconsole
+from ideconsole import session
+from ideconsole.progress import Progress
+ideconsole.install()  # the relay starts here
+megabytes, kind = int(sys.argv[1]), sys.argv[2]
+line = b"\r 50%|#####     | " + b"y" * 60 + b"\n" if kind == "redraws" else b"x" * 79 + b"\n"
+block = line * (65536 // len(line))
+bar = Progress(10)
+if kind != "no bar":
+    bar.update(1, {"loss": 0.5})
+for _ in range(megabytes * (1 << 20) // len(block)):
+    os.write(1, block)
+bar.done({"loss": 0.5})
+session.end()  # waits for the relay to write everything
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write("RELAY-CPU %f\n" % (usage.ru_utime + usage.ru_stime))
+"""
+
+PINGS = r"""
+import os, sys, time
+from ideconsole.progress import Progress
+bar = Progress(10 ** 6)
+for index in range(int(sys.argv[1])):
+    bar.update(index + 1, {"loss": 0.5})
+    if sys.argv[2] == "print":
+        print("PING %.6f" % time.monotonic(), flush=True)
+    else:
+        os.write(1, b"PING %.6f\n" % time.monotonic())
+    time.sleep(0.02)
+bar.done({"loss": 0.5})
+"""
+
+FIT_IN_TERMINAL = r"""
+import os, sys, time
+import numpy as np
+import keras
+from ideconsole.keras import ProgbarLogger
+steps, epochs = int(sys.argv[1]), int(sys.argv[2])
+x = np.random.RandomState(0).rand(8 * steps, 8).astype("float32")
+y = np.random.RandomState(1).rand(8 * steps, 4).astype("float32")
+model = keras.Sequential([keras.Input(shape=(8,)), keras.layers.Dense(4)])
+model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+times = []
+class Timer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None):
+        times.append(time.perf_counter() - self.start)
+model.fit(x, y, batch_size=8, epochs=epochs, verbose=0, callbacks=[ProgbarLogger(), Timer()])
+times = sorted(times[1:])
+print("STEPS-PER-S %f" % (steps / times[len(times) // 2]))
+"""
+
+
+def in_terminal(argv: List[str], env, on_output: Optional[Callable[[bytes], None]] = None) -> bytes:
+    """Run `argv` in a real pseudo terminal, 120 columns; everything it showed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:
+            break
+        if not data:
+            break
+        if on_output:
+            on_output(data)
+        chunks.append(data)
+    os.close(master)
+    process.wait()
+    return b"".join(chunks)
+
+
+def capture_env(on: bool) -> Dict[str, str]:
+    env = dict(python_env(), IDECONSOLE_CAPTURE="1" if on else "0", TERM="xterm-256color")
+    for name in ("PYCHARM_HOSTED", "COLUMNS", "CI"):
+        env.pop(name, None)
+    return env
+
+
+def relay_seconds(megabytes: int, kind: str) -> float:
+    """CPU seconds of the relay, start to end, for `megabytes` written with os.write."""
+    output = in_terminal([sys.executable, "-c", RELAY_LOAD, str(megabytes), kind], capture_env(True))
+    found = [line for line in output.split(b"\n") if line.startswith(b"RELAY-CPU ")]
+    return float(found[-1].split()[1]) if found else float("nan")
+
+
+def relay_cpu(cfg: Config) -> List[Row]:
+    start = median([relay_seconds(0, "lines") for _ in range(cfg.repeats)])
+    rows = [Row("9", "relay CPU: start and end, nothing written", "{:.0f} ms".format(start * 1e3),
+                "once per process")]
+    cases = (("lines", "lines of 80 bytes, a bar up"), ("redraws", "lines with \\r redraws, a bar up"),
+             ("no bar", "lines of 80 bytes, no bar up (passed on as written)"))
+    for kind, what in cases:
+        seconds = median([relay_seconds(cfg.relay_mb, kind) for _ in range(cfg.repeats)])
+        per_mb = max(seconds - start, 1e-6) / cfg.relay_mb
+        rows.append(Row("9", "relay CPU, os.write of {} MB: {}".format(cfg.relay_mb, what),
+                        "{:.1f} ms per MB".format(per_mb * 1e3),
+                        "{:.0f} MB/s on one core".format(1 / per_mb)))
+    return rows
+
+
+def line_latency(cfg: Config) -> List[Row]:
+    rows = []
+    pings = 20 if cfg.repeats < 5 else 100
+    for how in ("os.write", "print"):
+        results = {}
+        for on in (False, True):
+            delays = []
+            held = bytearray()
+
+            def seen(data, delays=delays, held=held):
+                now = time.monotonic()
+                held.extend(data)
+                while b"\n" in held:
+                    line, _, rest = bytes(held).partition(b"\n")
+                    held[:] = rest
+                    start = line.rfind(b"PING ")
+                    if start >= 0:
+                        delays.append(now - float(line[start + 5:].split()[0]))
+
+            in_terminal([sys.executable, "-c", PINGS, str(pings), how], capture_env(on), seen)
+            results[on] = median(delays) if delays else float("nan")
+        rows.append(Row("9", "latency of a line ({}), a bar up".format(how),
+                        "{:.2f} ms through the relay".format(results[True] * 1e3),
+                        "{:.2f} ms with capture off".format(results[False] * 1e3)))
+    return rows
+
+
+def fit_with_capture(cfg: Config) -> List[Row]:
+    steps, epochs = cfg.fit_steps, cfg.fit_epochs
+    rates = {True: [], False: []}
+    for repeat in range(cfg.repeats):
+        for on in rotated([True, False], repeat):
+            output = in_terminal([sys.executable, "-c", FIT_IN_TERMINAL, str(steps), str(epochs)],
+                                 capture_env(on))
+            found = [line for line in output.split(b"\n") if b"STEPS-PER-S " in line]
+            rates[on].append(float(found[-1].split()[-1]) if found else float("nan"))
+    ratios = [on / off for on, off in zip(rates[True], rates[False])]
+    case = "fit() in a terminal, Keras 3, ideconsole.keras (Dense(4), {} steps/epoch)".format(steps)
+    return [Row("9", case, "{:.0f} steps/s capture on".format(median(rates[True])),
+                "{:.0f} steps/s capture off; on/off {}".format(median(rates[False]),
+                                                               spread(ratios).rstrip(",")))]
+
+
+def section_capture(cfg: Config) -> List[Row]:
+    if os.name != "posix":
+        return [Row("9", "capture", "skipped: POSIX only")]
+    return relay_cpu(cfg) + line_latency(cfg) + fit_with_capture(cfg)
+
+
 # -- the table ----------------------------------------------------------------------------------
 
 
@@ -953,7 +1122,8 @@ def table(rows: List[Row], titles=("section", "case", "result", "compared", "goa
 def run_section(key: str, cfg: Config, quick: bool) -> List[Row]:
     runners = {"1": section_skip_path, "2": section_conversions, "3": section_fit,
                "4": lambda c: section_jax(c, quick), "5": section_imports, "6": section_bytes,
-               "7": section_log_volume, "8": section_many_metrics}
+               "7": section_log_volume, "8": section_many_metrics,
+               "9": section_capture}
     started = time.perf_counter()
     note("section {} ({})...".format(key, SECTIONS[key]))
     try:

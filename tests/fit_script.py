@@ -55,6 +55,8 @@ def main():
     parser.add_argument("--not-interactive", action="store_true",
                         help="Keras's disable_interactive_logging(), absl logging at INFO")
     parser.add_argument("--attributes", action="store_true", help="print the logger's target and seen")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="forked data workers, each writing a line to stderr per batch")
     args = parser.parse_args()
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
 
@@ -105,7 +107,12 @@ def main():
     def batches():
         while True:
             for start in range(0, len(x), batch):
+                if args.workers:
+                    sys.stderr.write("data worker line\n")
+                    sys.stderr.flush()
                 yield x[start:start + batch], y[start:start + batch]
+
+    workers = {"workers": args.workers, "use_multiprocessing": True} if args.workers else {}
 
     validation = (x[:64], y[:64])
     if args.unknown_length:
@@ -115,16 +122,19 @@ def main():
         model.fit(data, epochs=args.epochs, validation_data=validation, verbose=verbose, callbacks=callbacks)
     elif args.flavour == "keras2":
         model.fit_generator(batches(), steps_per_epoch=args.steps, epochs=args.epochs,
-                            validation_data=validation, verbose=verbose, callbacks=callbacks)
+                            validation_data=validation, verbose=verbose, callbacks=callbacks, **workers)
     else:
         class Batches(keras.utils.Sequence if args.flavour == "tf_keras" else keras.utils.PyDataset):
             def __init__(self):
-                super().__init__()
+                super().__init__(**workers)
 
             def __len__(self):
                 return args.steps
 
             def __getitem__(self, index):
+                if args.workers:
+                    sys.stderr.write("data worker line\n")
+                    sys.stderr.flush()
                 return x[index * batch:(index + 1) * batch], y[index * batch:(index + 1) * batch]
 
         model.fit(Batches(), epochs=args.epochs, validation_data=validation, verbose=verbose,

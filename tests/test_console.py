@@ -14,6 +14,7 @@ import weakref
 import pytest
 
 from ideconsole import console as console_module
+from ideconsole import session as session_module
 from ideconsole.console import Console, StreamProxy
 from ideconsole.progress import Progress
 
@@ -396,7 +397,7 @@ def test_jupyter_ends_bars_after_each_cell_with_one_handler(monkeypatch):
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
     for _cell in range(3):
         monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)  # IPython resets it per cell
-        console_module._install_excepthook()
+        session_module.install_excepthook()
     assert [event for event, _ in registered] == ["post_run_cell"]
 
 

@@ -129,6 +129,22 @@ def test_pycharm_run_window_shows_each_epoch_once(flavour):
     assert "\r" not in output.rstrip("\n").split("\n")[-1] or not output.endswith("\r")
 
 
+@pytest.mark.parametrize("where", ["terminal", "pycharm"])
+@pytest.mark.parametrize("flavour", flavour_params(("keras3", "keras2")))
+def test_lines_of_forked_data_workers_land_above_the_bar(flavour, where):
+    # Keras 3's PyDataset pool and Keras 2.2's enqueuer (forked before the first epoch's bar)
+    # write straight to the inherited descriptors.
+    argv = command(flavour, "--workers", "2")
+    if where == "terminal":
+        lines = VT(columns=100).feed_all([run_in_pty(argv, 100, environment())]).lines()
+    else:
+        env = environment(PYCHARM_HOSTED="1", PYTHONUNBUFFERED="1")
+        lines = PyCharm().feed_all([run_piped(argv, env)]).lines()
+    worker = [line for line in lines if "data worker line" in line]
+    assert worker and all(line == "data worker line" for line in worker), lines
+    assert_one_final_line_per_epoch([line for line in lines if line not in worker], chatter=False)
+
+
 def test_windows7_console_shows_no_garbage(flavour):
     env = environment(IDECONSOLE_CONSOLE="conhost-legacy", COLUMNS="80")
     output = run_piped(command(flavour, "--chatter"), env)
