@@ -4,6 +4,7 @@ tqdm's class by `install()` and by `ideconsole.tqdm`; nothing here imports tqdm.
 """
 import atexit
 import os
+import re
 import sys
 from typing import Optional
 
@@ -14,6 +15,8 @@ from .console import Console, get_console, real_stream
 STOCK = ("display", "clear", "close", "write")  # tqdm's own, kept as _stock_<name>
 SHARED_DOCUMENT = ("pycharm", "jupyter")  # both streams shown in one place, even as two pipes
 _PID = os.getpid()
+_BAR_AFTER_LEFT = re.compile(r"\{l_bar\}\{bar(?::[^}]*)?\}\|?")  # "{l_bar}{bar}|": "desc: 40%|####|"
+_BAR = re.compile(r"\{bar(?::[^}]*)?\}")
 
 
 def stock_methods(cls) -> dict:
@@ -75,11 +78,22 @@ def _line(bar, width: Optional[int], console: Console) -> str:
     """The bar as tqdm formats it, `width` cells at most (0: no bar at all)."""
     meter = bar.format_dict
     ncols = meter.get("ncols")
+    if width == 0 and meter.get("bar_format"):
+        # tqdm's ncols=0 would drop the caller's format with the bar: keep it, bar left out
+        meter["bar_format"], width = _without_bar(meter["bar_format"], meter), None
     if width is not None and (not ncols or ncols > width):
         meter["ncols"] = width
     if not console.profile.unicode:
         meter["ascii"] = True
     return bar.format_meter(**meter)
+
+
+def _without_bar(bar_format: str, meter: dict) -> str:
+    """`bar_format` with its `{bar}` left out, and the borders tqdm's `{l_bar}` puts
+    around it, as tqdm leaves them out of its own line without a bar."""
+    lead = ("{desc}: " if meter.get("prefix") else "") + ("{percentage:3.0f}%" if meter.get("total") else "")
+    bar_format = _BAR_AFTER_LEFT.sub(lambda match: lead.rstrip(), bar_format)
+    return _BAR.sub("", bar_format)
 
 
 def _final_line(bar, console: Console) -> str:

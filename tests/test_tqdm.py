@@ -316,6 +316,19 @@ def test_options_keep_their_meaning(on, name):
     assert "2.00k/2.00k" in lines[0] and "file=weights.h5" in lines[0], lines
 
 
+@pytest.mark.parametrize("name", ["log", "gitlab"])
+def test_a_log_keeps_the_callers_bar_format_without_the_bar(on, name):
+    setup = on(name, interval=0.001)
+    for _ in tqdm(range(3), desc="custom", bar_format="{desc}: step {n} of {total}", mininterval=0):
+        time.sleep(0.002)
+    for _ in tqdm(range(4), desc="Epoch 0", bar_format=LIGHTNING_BAR, mininterval=0):
+        pass
+    lines = setup.screen().lines()
+    assert lines[-2:] == ["custom: step 3 of 3", lines[-1]], lines
+    assert re.match(r"Epoch 0: 100% 4/4 \[00:00<00:00, [\d.]+it/s\]$", lines[-1]), lines
+    assert [line for line in lines[:-2] if line.startswith("custom: step ")] == lines[:-2], lines
+
+
 @pytest.mark.parametrize("name", ["vt80", "pycharm", "log"])
 def test_a_bar_on_stdout_and_one_on_stderr_share_the_status_area(on, name):
     setup = on(name)
