@@ -13,7 +13,7 @@ import sys
 import threading
 
 from .callback import ProgbarCompat, ProgressCallback, _passed
-from .tqdm_bars import TqdmMethods, stock_methods
+from .tqdm_bars import TqdmMethods, hand_back, stock_methods
 
 # module -> (class name, ideconsole's methods for it)
 TARGETS = {
@@ -129,6 +129,8 @@ def uninstall() -> None:
                 else:
                     setattr(cls, name, value)
             del _patched[cls]
+            if "_stock_display" in saved:  # tqdm's class: its bars up now go back to it
+                hand_back(cls)
 
 
 def installed() -> bool:

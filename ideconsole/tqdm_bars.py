@@ -193,6 +193,20 @@ class TqdmMethods:
         console.foreign(name, s + end)
 
 
+def hand_back(cls) -> None:
+    """Take the bars of `cls` that no longer draw through ideconsole (uninstall() gave tqdm
+    its own methods back) off the status area: tqdm draws them from their next update on."""
+    for bar in list(getattr(cls, "_instances", ())):
+        if isinstance(bar, TqdmMethods) or getattr(bar, "disable", True):
+            continue
+        console = _presenter(getattr(bar, "fp", None))
+        if console is not None and console.showing(id(bar)):
+            try:
+                console.clear(row=id(bar))
+            except Exception:
+                pass
+
+
 @atexit.register
 def _latest_state_at_exit() -> None:
     """Bars still up when the process ends stay as permanent lines (see Console.close):

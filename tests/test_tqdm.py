@@ -403,6 +403,27 @@ def test_install_patches_tqdm_and_uninstall_restores_it(on):
     assert len(lines) == 1 and lines[0].startswith("outer: 100%"), lines
 
 
+@pytest.mark.parametrize("name", ["vt80", "pycharm"])
+def test_uninstall_mid_bar_hands_the_bar_back_to_tqdm(on, name):
+    import ideconsole
+
+    setup = on(name)
+    ideconsole.install()
+    try:
+        bar = tqdm_package.tqdm(total=4, desc="handed back", mininterval=0)
+        bar.update(1)
+    finally:
+        ideconsole.uninstall()
+    print("after uninstall")
+    bar.update(3)
+    bar.close()
+    setup.console.close()  # as at exit
+    lines = setup.screen().lines()
+    assert len(lines) == 2 and lines[0] == "after uninstall", lines
+    # nothing of the old row left around the line tqdm drew
+    assert re.match(r"handed back: 100%\|\u2588+\| 4/4 \[[^\]]+\]$", lines[1]), lines
+
+
 # -- end to end: a script's real output on each console -------------------------------------
 
 HERE = os.path.dirname(os.path.abspath(__file__))
