@@ -91,7 +91,10 @@ def _line(bar, width: Optional[int], console: Console) -> str:
 def _without_bar(bar_format: str, meter: dict) -> str:
     """`bar_format` with its `{bar}` left out, and the borders tqdm's `{l_bar}` puts
     around it, as tqdm leaves them out of its own line without a bar."""
-    lead = ("{desc}: " if meter.get("prefix") else "") + ("{percentage:3.0f}%" if meter.get("total") else "")
+    prefix = meter.get("prefix") or ""
+    if prefix and not prefix.endswith(": "):  # set_description() gives it its ": " already
+        prefix += ": "
+    lead = prefix.replace("{", "{{").replace("}", "}}") + ("{percentage:3.0f}%" if meter.get("total") else "")
     bar_format = _BAR_AFTER_LEFT.sub(lambda match: lead.rstrip(), bar_format)
     return _BAR.sub("", bar_format)
 
