@@ -13,7 +13,7 @@ import sys
 import threading
 
 from .callback import ProgbarCompat, ProgressCallback, _passed
-from .tqdm_bars import TqdmMethods, hand_back, stock_methods
+from .tqdm_bars import TqdmMethods, hand_back, stock_methods, take_over
 
 # module -> (class name, ideconsole's methods for it)
 TARGETS = {
@@ -60,6 +60,8 @@ def _patch_class(cls, methods) -> None:
         saved[name] = cls.__dict__.get(name, _MISSING)
         setattr(cls, name, value)
     _patched[cls] = saved
+    if methods is TqdmMethods:
+        take_over(cls)
 
 
 def _patch_module(module) -> None:

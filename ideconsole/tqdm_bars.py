@@ -196,6 +196,29 @@ class TqdmMethods:
         console.foreign(name, s + end)
 
 
+def take_over(cls) -> None:
+    """Bars of `cls` that tqdm drew itself before install(): their line is taken down (a
+    terminal) or ended (a log), and they go on as rows of the status area, so that neither
+    their end nor the next print lands on tqdm's unfinished line."""
+    for bar in list(getattr(cls, "_instances", ())):
+        if getattr(bar, "disable", True) or getattr(bar, "_ideconsole_drawn", False):
+            continue
+        if getattr(bar, "last_print_t", 0) < getattr(bar, "start_t", 0) + getattr(bar, "delay", 0):
+            continue  # not shown yet (tqdm's `delay`)
+        console = _presenter(getattr(bar, "fp", None))
+        if console is None:
+            continue
+        try:
+            if console.redraws:
+                bar._stock_clear()
+            else:
+                name = "stdout" if _unwrapped(bar.fp) is real_stream(sys.stdout) else "stderr"
+                console.foreign(name, "\n")
+            _draw(bar, console)
+        except Exception:
+            pass
+
+
 def hand_back(cls) -> None:
     """Take the bars of `cls` that no longer draw through ideconsole (uninstall() gave tqdm
     its own methods back) off the status area: tqdm draws them from their next update on."""

@@ -403,6 +403,24 @@ def test_install_patches_tqdm_and_uninstall_restores_it(on):
     assert len(lines) == 1 and lines[0].startswith("outer: 100%"), lines
 
 
+@pytest.mark.parametrize("name", ["vt80", "pycharm", "log"])
+def test_install_mid_bar_takes_over_the_line_tqdm_drew(on, name):
+    import ideconsole
+
+    setup = on(name)
+    bar = tqdm_package.tqdm(total=4, desc="drawn by tqdm", mininterval=0)
+    bar.update(2)
+    ideconsole.install()
+    try:
+        bar.close()
+        print("after the bar")
+    finally:
+        ideconsole.uninstall()
+    lines = setup.screen().lines()
+    assert lines[-1] == "after the bar" and lines[-2].startswith("drawn by tqdm:  50%"), lines
+    assert len(lines) == (3 if name == "log" else 2), lines  # a log keeps the line tqdm wrote, ended
+
+
 @pytest.mark.parametrize("name", ["vt80", "pycharm"])
 def test_uninstall_mid_bar_hands_the_bar_back_to_tqdm(on, name):
     import ideconsole
