@@ -74,6 +74,19 @@ def _presenter(stream) -> Optional[Console]:
         return None
 
 
+def _presenter_of(bar) -> Optional[Console]:
+    """The Console of `bar`, decided when it is first drawn: a script may silence stdout
+    for a while (contextlib.redirect_stdout) while the bar is up, and the bar's row stays
+    where it is."""
+    if _in_worker_process():
+        return None
+    try:
+        return vars(bar)["_ideconsole_console"]
+    except KeyError:
+        console = bar._ideconsole_console = _presenter(getattr(bar, "fp", None))
+        return console
+
+
 def _line(bar, width: Optional[int], console: Console) -> str:
     """The bar as tqdm formats it, `width` cells at most (0: no bar at all)."""
     meter = bar.format_dict
@@ -143,7 +156,7 @@ class TqdmMethods:
     it is drawn on stdout or stderr (tqdm's own methods for any other file)."""
 
     def display(self, msg=None, pos=None):
-        console = _presenter(self.fp)
+        console = _presenter_of(self)
         if console is None:
             return self._stock_display(msg, pos)
         try:
@@ -158,14 +171,14 @@ class TqdmMethods:
     def clear(self, nolock=False):
         if self.disable:
             return
-        if _presenter(self.fp) is None:
+        if _presenter_of(self) is None:
             self._stock_clear(nolock)
         # Otherwise other output goes above the bars by itself: nothing to take down.
 
     def close(self):
         if getattr(self, "disable", True):
             return
-        console = _presenter(self.fp)
+        console = _presenter_of(self)
         if console is None:
             return self._stock_close()
         # tqdm's bookkeeping, as its own close() does it.
@@ -205,7 +218,7 @@ def take_over(cls) -> None:
             continue
         if getattr(bar, "last_print_t", 0) < getattr(bar, "start_t", 0) + getattr(bar, "delay", 0):
             continue  # not shown yet (tqdm's `delay`)
-        console = _presenter(getattr(bar, "fp", None))
+        console = _presenter_of(bar)
         if console is None:
             continue
         try:
@@ -225,7 +238,7 @@ def hand_back(cls) -> None:
     for bar in list(getattr(cls, "_instances", ())):
         if isinstance(bar, TqdmMethods) or getattr(bar, "disable", True):
             continue
-        console = _presenter(getattr(bar, "fp", None))
+        console = _presenter_of(bar)
         if console is not None and console.showing(id(bar)):
             try:
                 console.clear(row=id(bar))
@@ -239,7 +252,7 @@ def _latest_state_at_exit() -> None:
     each shows its latest count, not the one last drawn, as tqdm's own at-exit close does."""
     tqdm_module = sys.modules.get("tqdm.std")
     for bar in list(getattr(getattr(tqdm_module, "tqdm", None), "_instances", ())):
-        console = None if bar.disable else _presenter(getattr(bar, "fp", None))
+        console = None if bar.disable else _presenter_of(bar)
         if console is not None and console.showing(id(bar)):
             try:
                 _draw(bar, console)

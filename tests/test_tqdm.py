@@ -341,6 +341,31 @@ def test_a_bar_on_stdout_and_one_on_stderr_share_the_status_area(on, name):
     assert len(lines) == 1 and lines[0].startswith("on stdout: 100%"), lines
 
 
+@pytest.mark.parametrize("name", ["vt80", "pycharm", "log"])
+@pytest.mark.parametrize("file", ["stdout", "stderr"])
+def test_bars_updated_while_the_script_silences_stdout_stay_in_the_status_area(on, name, file):
+    import contextlib
+    import io
+
+    setup = on(name)
+    outer = tqdm(total=4, desc="outer", file=getattr(sys, file), mininterval=0)
+    inner = tqdm(total=6, desc="inner", file=getattr(sys, file), leave=False, mininterval=0)
+    for step in range(6):
+        with contextlib.redirect_stdout(io.StringIO()):  # a noisy call, silenced
+            print("noise")
+            inner.update(1)
+            if step == 5:
+                inner.close()
+        if step == 2:
+            outer.update(2)
+    outer.close()
+    print("after the bars")
+    setup.console.close()  # as at exit
+    lines = setup.screen().lines()
+    assert len(lines) == 2 and lines[0].startswith("outer:  50%") and lines[1] == "after the bars", lines
+    assert "\x1b[A" not in setup.raw() and "noise" not in setup.raw(), setup.raw()
+
+
 def test_a_log_gets_heartbeats_at_the_interval_and_no_control_characters(on):
     setup = on("log", interval=0.001)
     nested(leave_inner=False, write_at=(1, 1), pause=0.002)
