@@ -47,16 +47,27 @@ def console_for(stream) -> Optional[Console]:
     if _in_worker_process():
         return None
     real = _unwrapped(stream)
-    stdout, stderr = real_stream(sys.stdout), real_stream(sys.stderr)
+    stdout, stderr = _process_stdout(), real_stream(sys.stderr)
     if real is None or real not in (stdout, stderr):
         return None
     if real is stdout:
-        return get_console()
+        return get_console(stdout)
     if stdout is not None:  # None: pythonw, or a script that threw stdout away
-        console = get_console()
+        console = get_console(stdout)
         if console.profile.console in SHARED_DOCUMENT or _compat.same_destination(stdout, stderr):
             return console
     return get_console(stderr)
+
+
+def _process_stdout():
+    """sys.stdout's real stream; while the script silences it (contextlib.redirect_stdout
+    around a noisy call) and stderr is still the process's own, the process's own stdout,
+    beside which the bars are up."""
+    stdout = real_stream(sys.stdout)
+    if (stdout is not None and stdout is not sys.__stdout__ and sys.__stdout__ is not None
+            and real_stream(sys.stderr) is sys.__stderr__):
+        return sys.__stdout__
+    return stdout
 
 
 def _in_worker_process() -> bool:

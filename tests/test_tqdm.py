@@ -627,6 +627,34 @@ def test_worker_processes_leave_their_bars_to_tqdm(tmp_path):
         assert answer in output, output
 
 
+SILENCED_LIBRARY = """
+import contextlib, io
+import ideconsole
+ideconsole.install()
+from tqdm import tqdm
+
+def noisy_library_call():
+    for _ in tqdm(range(5), desc="library", leave=False, mininterval=0):
+        print("noise")
+
+for _ in tqdm(range(3), desc="outer", mininterval=0):
+    with contextlib.redirect_stdout(io.StringIO()):
+        noisy_library_call()
+print("end")
+"""
+
+
+def test_a_bar_on_stderr_inside_silenced_stdout_nests_under_the_outer_bar():
+    argv = [sys.executable, "-c", SILENCED_LIBRARY]
+    output = run_piped(argv, environment(PYCHARM_HOSTED="1"))
+    assert "outer 1/3 \u00b7 library:  40%" in output and "noise" not in output, output
+    lines = PyCharm().feed_all([output]).lines()
+    assert len(lines) == 2 and lines[0].startswith("outer: 100%") and lines[1] == "end", lines
+    output = run_in_terminal(argv, 80)
+    assert re.search(r"outer: +33%[^\n]*\r\nlibrary: +40%", output), output  # two rows, one each
+    assert VT(columns=80).feed_all([output]).lines()[-1] == "end"
+
+
 NO_STDOUT = """
 import sys
 sys.stdout = None
