@@ -191,6 +191,12 @@ class TqdmMethods:
             return
         console = _presenter_of(self)
         if console is None:
+            if getattr(self, "_ideconsole_drawn", False) and _in_worker_process():
+                # a forked child's copy of a bar its parent draws (collected as the child
+                # exits): the parent ends it, in its own place
+                self.disable = True
+                self._decr_instances(self)
+                return None
             return self._stock_close()
         # tqdm's bookkeeping, as its own close() does it.
         self.disable = True

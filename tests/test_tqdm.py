@@ -655,6 +655,35 @@ def test_a_bar_on_stderr_inside_silenced_stdout_nests_under_the_outer_bar():
     assert VT(columns=80).feed_all([output]).lines()[-1] == "end"
 
 
+FORKED_CHILD = """
+import os, sys
+import ideconsole
+ideconsole.install()
+from tqdm import tqdm
+bar = tqdm(total=4, desc="parent", mininterval=0)
+bar.update(1)
+child = os.fork()
+if child == 0:
+    sys.exit(0)  # the child's copy of the bar is collected as it exits
+os.waitpid(child, 0)
+bar.update(3)
+bar.close()
+print("end")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+@pytest.mark.xfail(sys.version_info < (3, 7), strict=True,
+                   reason="Python 3.6 has no fork hook: the child's copy of the console still holds "
+                   "the parent's rows, and its exit handler ends them; for the rework of console.py's "
+                   "process-wide parts")
+def test_a_forked_child_leaves_its_parents_bar_to_the_parent():
+    # tqdm's monitor thread makes Python 3.12+ warn about fork(): not what is looked at here
+    output = run_in_terminal([sys.executable, "-W", "ignore::DeprecationWarning", "-c", FORKED_CHILD], 80)
+    lines = VT(columns=80).feed_all([output]).lines()
+    assert len(lines) == 2 and lines[0].startswith("parent: 100%") and lines[1] == "end", lines
+
+
 NO_STDOUT = """
 import sys
 sys.stdout = None
