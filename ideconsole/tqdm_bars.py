@@ -255,6 +255,7 @@ def hand_back(cls) -> None:
     for bar in list(getattr(cls, "_instances", ())):
         if isinstance(bar, TqdmMethods) or getattr(bar, "disable", True):
             continue
+        vars(bar).pop("_ideconsole_drawn", None)  # what is on screen from now on is tqdm's
         console = _presenter_of(bar)
         if console is not None and console.showing(id(bar)):
             try:

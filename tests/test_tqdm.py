@@ -467,6 +467,27 @@ def test_uninstall_mid_bar_hands_the_bar_back_to_tqdm(on, name):
     assert re.match(r"handed back: 100%\|\u2588+\| 4/4 \[[^\]]+\]$", lines[1]), lines
 
 
+@pytest.mark.parametrize("name", ["vt80", "pycharm"])
+def test_install_again_mid_bar_takes_the_bar_back(on, name):
+    import ideconsole
+
+    setup = on(name)
+    ideconsole.install()
+    try:
+        bar = tqdm_package.tqdm(total=4, desc="back and forth", mininterval=0)
+        bar.update(1)
+        ideconsole.uninstall()
+        bar.update(1)  # tqdm draws it
+        ideconsole.install()
+        bar.close()
+        print("after the bar")
+    finally:
+        ideconsole.uninstall()
+    lines = setup.screen().lines()
+    assert len(lines) == 2 and lines[1] == "after the bar", lines
+    assert re.match(r"back and forth:  50%\|\u2588+ +\| 2/4 \[[^\]]+\]$", lines[0]), lines
+
+
 # -- end to end: a script's real output on each console -------------------------------------
 
 HERE = os.path.dirname(os.path.abspath(__file__))
