@@ -15,7 +15,7 @@ import threading
 from . import session
 from .callback import ProgbarCompat, ProgressCallback, _passed
 from .console import get_console
-from .tqdm_bars import TqdmMethods, stock_methods
+from .tqdm_bars import TqdmMethods, hand_back, stock_methods, take_over
 
 # module -> (class name, ideconsole's methods for it)
 TARGETS = {
@@ -62,6 +62,8 @@ def _patch_class(cls, methods) -> None:
         saved[name] = cls.__dict__.get(name, _MISSING)
         setattr(cls, name, value)
     _patched[cls] = saved
+    if methods is TqdmMethods:
+        take_over(cls)
 
 
 def _patch_module(module) -> None:
@@ -136,6 +138,8 @@ def uninstall() -> None:
                 else:
                     setattr(cls, name, value)
             del _patched[cls]
+            if "_stock_display" in saved:  # tqdm's class: its bars up now go back to it
+                hand_back(cls)
 
 
 def installed() -> bool:

@@ -4,6 +4,7 @@ tqdm's class by `install()` and by `ideconsole.tqdm`; nothing here imports tqdm.
 """
 import atexit
 import os
+import re
 import sys
 from typing import Optional
 
@@ -14,6 +15,8 @@ from .console import Console, get_console, real_stream
 STOCK = ("display", "clear", "close", "write")  # tqdm's own, kept as _stock_<name>
 SHARED_DOCUMENT = ("pycharm", "jupyter")  # both streams shown in one place, even as two pipes
 _PID = os.getpid()
+_BAR_AFTER_LEFT = re.compile(r"\{l_bar\}\{bar(?::[^}]*)?\}\|?")  # "{l_bar}{bar}|": "desc: 40%|####|"
+_BAR = re.compile(r"\{bar(?::[^}]*)?\}")
 
 
 def stock_methods(cls) -> dict:
@@ -44,16 +47,27 @@ def console_for(stream) -> Optional[Console]:
     if _in_worker_process():
         return None
     real = _unwrapped(stream)
-    stdout, stderr = real_stream(sys.stdout), real_stream(sys.stderr)
+    stdout, stderr = _process_stdout(), real_stream(sys.stderr)
     if real is None or real not in (stdout, stderr):
         return None
     if real is stdout:
-        return get_console()
+        return get_console(stdout)
     if stdout is not None:  # None: pythonw, or a script that threw stdout away
-        console = get_console()
+        console = get_console(stdout)
         if console.profile.console in SHARED_DOCUMENT or _compat.same_destination(stdout, stderr):
             return console
     return get_console(stderr)
+
+
+def _process_stdout():
+    """sys.stdout's real stream; while the script silences it (contextlib.redirect_stdout
+    around a noisy call) and stderr is still the process's own, the process's own stdout,
+    beside which the bars are up."""
+    stdout = real_stream(sys.stdout)
+    if (stdout is not None and stdout is not sys.__stdout__ and sys.__stdout__ is not None
+            and real_stream(sys.stderr) is sys.__stderr__):
+        return sys.__stdout__
+    return stdout
 
 
 def _in_worker_process() -> bool:
@@ -71,15 +85,42 @@ def _presenter(stream) -> Optional[Console]:
         return None
 
 
+def _presenter_of(bar) -> Optional[Console]:
+    """The Console of `bar`, decided when it is first drawn: a script may silence stdout
+    for a while (contextlib.redirect_stdout) while the bar is up, and the bar's row stays
+    where it is."""
+    if _in_worker_process():
+        return None
+    try:
+        return vars(bar)["_ideconsole_console"]
+    except KeyError:
+        console = bar._ideconsole_console = _presenter(getattr(bar, "fp", None))
+        return console
+
+
 def _line(bar, width: Optional[int], console: Console) -> str:
     """The bar as tqdm formats it, `width` cells at most (0: no bar at all)."""
     meter = bar.format_dict
     ncols = meter.get("ncols")
+    if width == 0 and meter.get("bar_format"):
+        # tqdm's ncols=0 would drop the caller's format with the bar: keep it, bar left out
+        meter["bar_format"], width = _without_bar(meter["bar_format"], meter), None
     if width is not None and (not ncols or ncols > width):
         meter["ncols"] = width
     if not console.profile.unicode:
         meter["ascii"] = True
     return bar.format_meter(**meter)
+
+
+def _without_bar(bar_format: str, meter: dict) -> str:
+    """`bar_format` with its `{bar}` left out, and the borders tqdm's `{l_bar}` puts
+    around it, as tqdm leaves them out of its own line without a bar."""
+    prefix = meter.get("prefix") or ""
+    if prefix and not prefix.endswith(": "):  # set_description() gives it its ": " already
+        prefix += ": "
+    lead = prefix.replace("{", "{{").replace("}", "}}") + ("{percentage:3.0f}%" if meter.get("total") else "")
+    bar_format = _BAR_AFTER_LEFT.sub(lambda match: lead.rstrip(), bar_format)
+    return _BAR.sub("", bar_format)
 
 
 def _final_line(bar, console: Console) -> str:
@@ -126,7 +167,7 @@ class TqdmMethods:
     it is drawn on stdout or stderr (tqdm's own methods for any other file)."""
 
     def display(self, msg=None, pos=None):
-        console = _presenter(self.fp)
+        console = _presenter_of(self)
         if console is None:
             return self._stock_display(msg, pos)
         try:
@@ -141,15 +182,21 @@ class TqdmMethods:
     def clear(self, nolock=False):
         if self.disable:
             return
-        if _presenter(self.fp) is None:
+        if _presenter_of(self) is None:
             self._stock_clear(nolock)
         # Otherwise other output goes above the bars by itself: nothing to take down.
 
     def close(self):
         if getattr(self, "disable", True):
             return
-        console = _presenter(self.fp)
+        console = _presenter_of(self)
         if console is None:
+            if getattr(self, "_ideconsole_drawn", False) and _in_worker_process():
+                # a forked child's copy of a bar its parent draws (collected as the child
+                # exits): the parent ends it, in its own place
+                self.disable = True
+                self._decr_instances(self)
+                return None
             return self._stock_close()
         # tqdm's bookkeeping, as its own close() does it.
         self.disable = True
@@ -179,13 +226,51 @@ class TqdmMethods:
         console.foreign(name, s + end)
 
 
+def take_over(cls) -> None:
+    """Bars of `cls` that tqdm drew itself before install(): their line is taken down (a
+    terminal) or ended (a log), and they go on as rows of the status area, so that neither
+    their end nor the next print lands on tqdm's unfinished line."""
+    for bar in list(getattr(cls, "_instances", ())):
+        if getattr(bar, "disable", True) or getattr(bar, "_ideconsole_drawn", False):
+            continue
+        if getattr(bar, "last_print_t", 0) < getattr(bar, "start_t", 0) + getattr(bar, "delay", 0):
+            continue  # not shown yet (tqdm's `delay`)
+        console = _presenter_of(bar)
+        if console is None:
+            continue
+        try:
+            if console.redraws:
+                bar._stock_clear()
+            else:
+                name = "stdout" if _unwrapped(bar.fp) is real_stream(sys.stdout) else "stderr"
+                console.foreign(name, "\n")
+            _draw(bar, console)
+        except Exception:
+            pass
+
+
+def hand_back(cls) -> None:
+    """Take the bars of `cls` that no longer draw through ideconsole (uninstall() gave tqdm
+    its own methods back) off the status area: tqdm draws them from their next update on."""
+    for bar in list(getattr(cls, "_instances", ())):
+        if isinstance(bar, TqdmMethods) or getattr(bar, "disable", True):
+            continue
+        vars(bar).pop("_ideconsole_drawn", None)  # what is on screen from now on is tqdm's
+        console = _presenter_of(bar)
+        if console is not None and console.showing(id(bar)):
+            try:
+                console.clear(row=id(bar))
+            except Exception:
+                pass
+
+
 @atexit.register
 def _latest_state_at_exit() -> None:
     """Bars still up when the process ends stay as permanent lines (see Console.close):
     each shows its latest count, not the one last drawn, as tqdm's own at-exit close does."""
     tqdm_module = sys.modules.get("tqdm.std")
     for bar in list(getattr(getattr(tqdm_module, "tqdm", None), "_instances", ())):
-        console = None if bar.disable else _presenter(getattr(bar, "fp", None))
+        console = None if bar.disable else _presenter_of(bar)
         if console is not None and console.showing(id(bar)):
             try:
                 _draw(bar, console)

@@ -316,6 +316,19 @@ def test_options_keep_their_meaning(on, name):
     assert "2.00k/2.00k" in lines[0] and "file=weights.h5" in lines[0], lines
 
 
+@pytest.mark.parametrize("name", ["log", "gitlab"])
+def test_a_log_keeps_the_callers_bar_format_without_the_bar(on, name):
+    setup = on(name, interval=0.001)
+    for _ in tqdm(range(3), desc="custom", bar_format="{desc}: step {n} of {total}", mininterval=0):
+        time.sleep(0.002)
+    for _ in tqdm(range(4), desc="Epoch 0", bar_format=LIGHTNING_BAR, mininterval=0):
+        pass
+    lines = setup.screen().lines()
+    assert lines[-2:] == ["custom: step 3 of 3", lines[-1]], lines
+    assert re.match(r"Epoch 0: 100% 4/4 \[00:00<00:00, [\d.]+it/s\]$", lines[-1]), lines
+    assert [line for line in lines[:-2] if line.startswith("custom: step ")] == lines[:-2], lines
+
+
 @pytest.mark.parametrize("name", ["vt80", "pycharm", "log"])
 def test_a_bar_on_stdout_and_one_on_stderr_share_the_status_area(on, name):
     setup = on(name)
@@ -326,6 +339,31 @@ def test_a_bar_on_stdout_and_one_on_stderr_share_the_status_area(on, name):
         first.update(1)
     lines = setup.screen().lines()
     assert len(lines) == 1 and lines[0].startswith("on stdout: 100%"), lines
+
+
+@pytest.mark.parametrize("name", ["vt80", "pycharm", "log"])
+@pytest.mark.parametrize("file", ["stdout", "stderr"])
+def test_bars_updated_while_the_script_silences_stdout_stay_in_the_status_area(on, name, file):
+    import contextlib
+    import io
+
+    setup = on(name)
+    outer = tqdm(total=4, desc="outer", file=getattr(sys, file), mininterval=0)
+    inner = tqdm(total=6, desc="inner", file=getattr(sys, file), leave=False, mininterval=0)
+    for step in range(6):
+        with contextlib.redirect_stdout(io.StringIO()):  # a noisy call, silenced
+            print("noise")
+            inner.update(1)
+            if step == 5:
+                inner.close()
+        if step == 2:
+            outer.update(2)
+    outer.close()
+    print("after the bars")
+    setup.console.close()  # as at exit
+    lines = setup.screen().lines()
+    assert len(lines) == 2 and lines[0].startswith("outer:  50%") and lines[1] == "after the bars", lines
+    assert "\x1b[A" not in setup.raw() and "noise" not in setup.raw(), setup.raw()
 
 
 def test_a_log_gets_heartbeats_at_the_interval_and_no_control_characters(on):
@@ -388,6 +426,66 @@ def test_install_patches_tqdm_and_uninstall_restores_it(on):
     assert not hasattr(tqdm_package.std.tqdm, "_stock_display")
     lines = setup.screen().lines()
     assert len(lines) == 1 and lines[0].startswith("outer: 100%"), lines
+
+
+@pytest.mark.parametrize("name", ["vt80", "pycharm", "log"])
+def test_install_mid_bar_takes_over_the_line_tqdm_drew(on, name):
+    import ideconsole
+
+    setup = on(name)
+    bar = tqdm_package.tqdm(total=4, desc="drawn by tqdm", mininterval=0)
+    bar.update(2)
+    ideconsole.install()
+    try:
+        bar.close()
+        print("after the bar")
+    finally:
+        ideconsole.uninstall()
+    lines = setup.screen().lines()
+    assert lines[-1] == "after the bar" and lines[-2].startswith("drawn by tqdm:  50%"), lines
+    assert len(lines) == (3 if name == "log" else 2), lines  # a log keeps the line tqdm wrote, ended
+
+
+@pytest.mark.parametrize("name", ["vt80", "pycharm"])
+def test_uninstall_mid_bar_hands_the_bar_back_to_tqdm(on, name):
+    import ideconsole
+
+    setup = on(name)
+    ideconsole.install()
+    try:
+        bar = tqdm_package.tqdm(total=4, desc="handed back", mininterval=0)
+        bar.update(1)
+    finally:
+        ideconsole.uninstall()
+    print("after uninstall")
+    bar.update(3)
+    bar.close()
+    setup.console.close()  # as at exit
+    lines = setup.screen().lines()
+    assert len(lines) == 2 and lines[0] == "after uninstall", lines
+    # nothing of the old row left around the line tqdm drew
+    assert re.match(r"handed back: 100%\|\u2588+\| 4/4 \[[^\]]+\]$", lines[1]), lines
+
+
+@pytest.mark.parametrize("name", ["vt80", "pycharm"])
+def test_install_again_mid_bar_takes_the_bar_back(on, name):
+    import ideconsole
+
+    setup = on(name)
+    ideconsole.install()
+    try:
+        bar = tqdm_package.tqdm(total=4, desc="back and forth", mininterval=0)
+        bar.update(1)
+        ideconsole.uninstall()
+        bar.update(1)  # tqdm draws it
+        ideconsole.install()
+        bar.close()
+        print("after the bar")
+    finally:
+        ideconsole.uninstall()
+    lines = setup.screen().lines()
+    assert len(lines) == 2 and lines[1] == "after the bar", lines
+    assert re.match(r"back and forth:  50%\|\u2588+ +\| 2/4 \[[^\]]+\]$", lines[0]), lines
 
 
 # -- end to end: a script's real output on each console -------------------------------------
@@ -501,6 +599,29 @@ def test_bars_left_open_at_exit_stay_with_their_latest_count():
     assert lines[1].startswith("outer:  30%") and lines[2].startswith("inner:  40%"), lines
 
 
+RAISES_WITH_BARS_UP = """
+import ideconsole
+ideconsole.install()
+from tqdm import tqdm
+outer, inner = tqdm(total=10, desc="outer"), tqdm(total=1000, desc="inner", leave=False)
+outer.update(3)
+for _ in range(400):
+    inner.update(1)
+raise RuntimeError("stopped")
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="the excepthook that ends status lines before a traceback is put in "
+                   "place only by a Keras bar (Console.attach), and ends rows with their last drawn text: "
+                   "tqdm bars stay under the traceback; for the rework of console.py's process-wide parts")
+def test_a_traceback_with_manual_bars_up_comes_below_their_latest_state():
+    code, output = run_in_terminal([sys.executable, "-c", RAISES_WITH_BARS_UP], 80, check=False)
+    lines = VT(columns=80).feed_all([output]).lines()
+    assert code == 1 and lines[-1] == "RuntimeError: stopped", lines
+    assert lines[0].startswith("outer:  30%") and lines[1].startswith("inner:  40%"), lines
+    assert lines[2] == "Traceback (most recent call last):", lines
+
+
 WORKERS = """
 import multiprocessing, sys
 from ideconsole.tqdm import tqdm
@@ -525,6 +646,63 @@ def test_worker_processes_leave_their_bars_to_tqdm(tmp_path):
     output = run_piped([sys.executable, str(script_file)], environment())
     for answer in ("parent draws: True", "fork worker left to tqdm: True", "spawn worker left to tqdm: True"):
         assert answer in output, output
+
+
+SILENCED_LIBRARY = """
+import contextlib, io
+import ideconsole
+ideconsole.install()
+from tqdm import tqdm
+
+def noisy_library_call():
+    for _ in tqdm(range(5), desc="library", leave=False, mininterval=0):
+        print("noise")
+
+for _ in tqdm(range(3), desc="outer", mininterval=0):
+    with contextlib.redirect_stdout(io.StringIO()):
+        noisy_library_call()
+print("end")
+"""
+
+
+def test_a_bar_on_stderr_inside_silenced_stdout_nests_under_the_outer_bar():
+    argv = [sys.executable, "-c", SILENCED_LIBRARY]
+    output = run_piped(argv, environment(PYCHARM_HOSTED="1"))
+    assert "outer 1/3 \u00b7 library:  40%" in output and "noise" not in output, output
+    lines = PyCharm().feed_all([output]).lines()
+    assert len(lines) == 2 and lines[0].startswith("outer: 100%") and lines[1] == "end", lines
+    output = run_in_terminal(argv, 80)
+    assert re.search(r"outer: +33%[^\n]*\r\nlibrary: +40%", output), output  # two rows, one each
+    assert VT(columns=80).feed_all([output]).lines()[-1] == "end"
+
+
+FORKED_CHILD = """
+import os, sys
+import ideconsole
+ideconsole.install()
+from tqdm import tqdm
+bar = tqdm(total=4, desc="parent", mininterval=0)
+bar.update(1)
+child = os.fork()
+if child == 0:
+    sys.exit(0)  # the child's copy of the bar is collected as it exits
+os.waitpid(child, 0)
+bar.update(3)
+bar.close()
+print("end")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+@pytest.mark.xfail(sys.version_info < (3, 7), strict=True,
+                   reason="Python 3.6 has no fork hook: the child's copy of the console still holds "
+                   "the parent's rows, and its exit handler ends them; for the rework of console.py's "
+                   "process-wide parts")
+def test_a_forked_child_leaves_its_parents_bar_to_the_parent():
+    # tqdm's monitor thread makes Python 3.12+ warn about fork(): not what is looked at here
+    output = run_in_terminal([sys.executable, "-W", "ignore::DeprecationWarning", "-c", FORKED_CHILD], 80)
+    lines = VT(columns=80).feed_all([output]).lines()
+    assert len(lines) == 2 and lines[0].startswith("parent: 100%") and lines[1] == "end", lines
 
 
 NO_STDOUT = """
@@ -562,8 +740,10 @@ def flavour(request):
 
 
 def after_first_epoch(lines):
-    """From "Epoch 1/2" on: TensorFlow's own start-up chatter comes before it."""
-    return lines[lines.index("Epoch 1/2"):]
+    """From "Epoch 1/2" on: TensorFlow's own start-up chatter comes before it; without
+    tf_keras's warning that a callback is slow, which a loaded machine can draw from it."""
+    return [line for line in lines[lines.index("Epoch 1/2"):]
+            if not line.startswith("WARNING Callback method `on_train_batch_end` is slow")]
 
 
 def check_fit(lines, inner_leave):
