@@ -27,6 +27,7 @@ _retired = None  # the proxies an ended session put back (see Session.end)
 _tried = set()  # pids that tried to start one (once per process is enough)
 _live = weakref.WeakSet()  # every Console, to close them all when the process stops
 _cell_hooks = set()  # id() of each IPython shell that ends bars after its cells
+_before_close = []  # what brings bars up to date before they end (tqdm's latest counts)
 
 
 class StreamProxy:
@@ -127,7 +128,20 @@ def track(console) -> None:
     _live.add(console)
 
 
+def before_close(update):
+    """Call `update()` before every bar is ended (an uncaught exception, the exit); usable
+    as a decorator."""
+    if update not in _before_close:
+        _before_close.append(update)
+    return update
+
+
 def close_all() -> None:
+    for update in list(_before_close):
+        try:
+            update()
+        except Exception:
+            pass
     for console in list(_live):
         try:
             console.close()

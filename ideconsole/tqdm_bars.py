@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Optional
 
-from . import _compat
+from . import _compat, session
 from .cells import cell_width
 from .console import Console, get_console, real_stream
 
@@ -145,6 +145,8 @@ def _brief(bar) -> str:
 
 
 def _draw(bar, console: Console) -> None:
+    if not getattr(bar, "_ideconsole_drawn", False):
+        session.install_excepthook()  # a traceback comes below the bars' latest state
     bar._ideconsole_drawn = True
     key, depth = id(bar), abs(bar.pos)
     if console.redraws:
@@ -265,6 +267,7 @@ def hand_back(cls) -> None:
 
 
 @atexit.register
+@session.before_close
 def _latest_state_at_exit() -> None:
     """Bars still up when the process ends stay as permanent lines (see Console.close):
     each shows its latest count, not the one last drawn, as tqdm's own at-exit close does."""

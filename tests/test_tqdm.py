@@ -611,9 +611,6 @@ raise RuntimeError("stopped")
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the excepthook that ends status lines before a traceback is put in "
-                   "place only by a Keras bar (Console.attach), and ends rows with their last drawn text: "
-                   "tqdm bars stay under the traceback; for the rework of console.py's process-wide parts")
 def test_a_traceback_with_manual_bars_up_comes_below_their_latest_state():
     code, output = run_in_terminal([sys.executable, "-c", RAISES_WITH_BARS_UP], 80, check=False)
     lines = VT(columns=80).feed_all([output]).lines()
