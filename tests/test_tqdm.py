@@ -691,10 +691,6 @@ print("end")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
-@pytest.mark.xfail(sys.version_info < (3, 7), strict=True,
-                   reason="Python 3.6 has no fork hook: the child's copy of the console still holds "
-                   "the parent's rows, and its exit handler ends them; for the rework of console.py's "
-                   "process-wide parts")
 def test_a_forked_child_leaves_its_parents_bar_to_the_parent():
     # tqdm's monitor thread makes Python 3.12+ warn about fork(): not what is looked at here
     output = run_in_terminal([sys.executable, "-W", "ignore::DeprecationWarning", "-c", FORKED_CHILD], 80)
