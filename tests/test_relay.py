@@ -233,6 +233,34 @@ def test_stdout_and_stderr_keep_their_order(where, c_level):
     assert lines[-1].startswith("10/10"), lines
 
 
+BEGUN = r"""
+import os, sys
+from ideconsole.progress import Progress
+bar = Progress(10)
+bar.update(1, {"loss": 0.5})
+sys.stdout.write("a line print() has begun, ")
+os.write(1, b"a line from C code\n")
+if os.fork() == 0:
+    os.write(1, b"a line from a worker\n")
+    os._exit(0)
+os.wait()
+print("and ends")
+bar.done({"loss": 0.5})
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_a_line_print_has_begun_takes_in_no_other_writers_line(where):
+    # Python's own line buffer never hands a half line to the descriptor: whole lines of C
+    # code and workers written meanwhile stay lines of their own.
+    run = Run(BEGUN, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines[:2] == ["a line from C code", "a line from a worker"], lines
+    assert lines[2] == "a line print() has begun, and ends", lines
+    assert lines[3].startswith("10/10") and len(lines) == 4, lines
+
+
 DYING = r"""
 import ctypes, faulthandler, os, signal, sys, time
 from ideconsole.progress import Progress
