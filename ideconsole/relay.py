@@ -131,7 +131,8 @@ class Relay:
         self._decoders = {fd: codecs.getincrementaldecoder(encoding)("surrogateescape")
                           for fd in channels}
         # A writer is (stream, whether it is the training process's own Python-level text): a
-        # line print() has begun never takes in a child's line written meanwhile.
+        # line print() has begun never takes in a child's line written meanwhile (Python's own
+        # buffer would have held the half line back).
         self._lines = {(name, own): Line() for name in ("stdout", "stderr") for own in (False, True)}
         self._since = {}  # type: Dict[tuple, float]  # writer -> when its unfinished line began
         self._bar = None  # the training process's status line (a list: its rows)
@@ -349,6 +350,8 @@ class Relay:
             _quietly(self.console.foreign, name, text)
             return
         writer = (name, own)
+        if own and not self._lines[writer].open and self._lines[name, False].open:
+            writer = (name, False)  # as on a terminal: print() goes on the line another writer began
         line = self._lines[writer]
         lines = line.feed(text)
         if lines:

@@ -261,6 +261,27 @@ def test_a_line_print_has_begun_takes_in_no_other_writers_line(where):
     assert lines[3].startswith("10/10") and len(lines) == 4, lines
 
 
+ENDED_BY_PRINT = r"""
+import os
+from ideconsole.progress import Progress
+bar = Progress(10)
+bar.update(1, {"loss": 0.5})
+os.write(1, b"C code began this line, ")
+print("print() ends it")
+os.write(1, b"a line from C code\n")
+bar.done({"loss": 0.5})
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_print_goes_on_a_line_that_another_writer_began(where):
+    run = Run(ENDED_BY_PRINT, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines[:2] == ["C code began this line, print() ends it", "a line from C code"], lines
+    assert lines[2].startswith("10/10") and len(lines) == 3, lines
+
+
 DYING = r"""
 import ctypes, faulthandler, os, signal, sys, time
 from ideconsole.progress import Progress
