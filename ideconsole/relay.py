@@ -130,8 +130,11 @@ class Relay:
         self._clock = clock
         self._decoders = {fd: codecs.getincrementaldecoder(encoding)("surrogateescape")
                           for fd in channels}
-        self._lines = {"stdout": Line(), "stderr": Line()}
-        self._since = {}  # type: Dict[str, float]  # stream -> when its unfinished line began
+        # A writer is (stream, whether it is the training process's own Python-level text): a
+        # line print() has begun never takes in a child's line written meanwhile (Python's own
+        # buffer would have held the half line back).
+        self._lines = {(name, own): Line() for name in ("stdout", "stderr") for own in (False, True)}
+        self._since = {}  # type: Dict[tuple, float]  # writer -> when its unfinished line began
         self._bar = None  # the training process's status line (a list: its rows)
         self._passing = None  # type: Optional[str]  # the stream whose prompt is shown as it is
         self._held = []  # type: List[tuple]  # other writers' text while a prompt is shown
@@ -246,7 +249,7 @@ class Relay:
                     break
             self._handle_messages()
             if self._bar is not None:
-                unfinished = [(name, line.take()) for name, line in self._lines.items() if line.open]
+                unfinished = [(writer[0], line.take()) for writer, line in self._lines.items() if line.open]
                 self._since.clear()
                 self._handle(FINISH_AS_IS, "")
                 for name, text in unfinished:  # the newest text: it goes on below the bar's line
@@ -306,7 +309,7 @@ class Relay:
     def _handle(self, kind: bytes, text: str) -> None:
         console = self.console
         if kind in TEXT_STREAMS:
-            self._foreign(TEXT_STREAMS[kind], text)
+            self._foreign(TEXT_STREAMS[kind], text, own=True)
         elif kind in (STATUS, ROWS):
             self._bar = text.split("\n") if kind == ROWS else text
             self.follow_size()
@@ -329,10 +332,10 @@ class Relay:
 
     # -- everyone else's text ----------------------------------------------------------------
 
-    def _foreign(self, name: str, text: str) -> None:
+    def _foreign(self, name: str, text: str, own: bool = False) -> None:
         if self._passing is not None:
             if name != self._passing:
-                self._hold(name, text)
+                self._hold(name, text, own)
                 return
             newline = text.find("\n")
             if newline < 0:
@@ -346,14 +349,17 @@ class Relay:
         if self._bar is None:  # nothing to protect: as written, at once
             _quietly(self.console.foreign, name, text)
             return
-        line = self._lines[name]
+        writer = (name, own)
+        if own and not self._lines[writer].open and self._lines[name, False].open:
+            writer = (name, False)  # as on a terminal: print() goes on the line another writer began
+        line = self._lines[writer]
         lines = line.feed(text)
         if lines:
             _quietly(self.console.foreign, name, lines)
         if line.prompt:
-            self._since.setdefault(name, self._clock())
+            self._since.setdefault(writer, self._clock())
         else:
-            self._since.pop(name, None)
+            self._since.pop(writer, None)
 
     def _show_prompts(self) -> None:
         """An unfinished line of plain text that waited PROMPT_DELAY is shown as it is, the bar
@@ -361,16 +367,16 @@ class Relay:
         if self._passing is not None or self._bar is None:
             return
         now = self._clock()
-        for name, since in list(self._since.items()):
+        for writer, since in list(self._since.items()):
             if now - since >= PROMPT_DELAY:
-                del self._since[name]
+                del self._since[writer]
                 _quietly(self.console.clear)
-                _quietly(self.console.foreign, name, self._lines[name].take())
-                self._passing = name
+                _quietly(self.console.foreign, writer[0], self._lines[writer].take())
+                self._passing = writer[0]
                 return
 
-    def _hold(self, name: str, text: str) -> None:
-        self._held.append((name, text))
+    def _hold(self, name: str, text: str, own: bool) -> None:
+        self._held.append((name, text, own))
         self._held_size += len(text)
         if self._held_size > HELD_LIMIT:  # a prompt left waiting: its line ends here
             self._stop_passing()
@@ -385,8 +391,8 @@ class Relay:
 
     def _release(self) -> None:
         held, self._held, self._held_size = self._held, [], 0
-        for name, text in held:
-            self._foreign(name, text)
+        for name, text, own in held:
+            self._foreign(name, text, own)
 
     def _end_lines(self, commit: bool) -> None:
         """Unfinished lines end before the training process's own line: with a line break when
@@ -396,10 +402,10 @@ class Relay:
                 _quietly(self.console.foreign, self._passing, "\n")
             self._passing = None
         self._release()
-        for name, line in self._lines.items():
+        for writer, line in self._lines.items():
             if line.open:
                 text = line.take()
-                _quietly(self.console.foreign, name, text + "\n" if commit else text)
+                _quietly(self.console.foreign, writer[0], text + "\n" if commit else text)
         self._since.clear()
 
     def _end(self) -> None:
