@@ -319,6 +319,10 @@ class Console:
 
     def _above(self, target, lines: str, foreign: bool = True) -> None:
         erase = self._strategy.erase(self._shown, self._resized())
+        if self.profile.erase == "none" and lines.startswith(("\n", "\r\n")):
+            # PyCharm reads the erase's "\r" and an empty line's "\n" as one "\r\n", which
+            # erases nothing: a space after the "\r" erases the bar, and the row stays blank
+            lines = " " + lines
         if target is not self._out and self.profile.erase == "none":
             # PyCharm: one document for both streams, read from two pipes. A lone "\r" on
             # stdout could be read after the stderr text; in front of it, it cannot.

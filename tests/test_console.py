@@ -211,10 +211,6 @@ def test_text_held_back_is_written_when_the_status_line_ends(make_setup):
     assert setup.screen().lines() == ["no newline yet", "10/10 done"]
 
 
-@pytest.mark.xfail(reason="PyCharm reads the erase's \\r and the empty line's \\n as one \\r\\n, which "
-                          "erases nothing: the bar's row stays above the empty line. What would erase it "
-                          "there (a space after the \\r) leaves a character in the document: not decided",
-                   strict=True)
 def test_an_empty_line_above_the_bar_leaves_no_bar_row_in_pycharm(make_setup):
     setup = make_setup("pycharm")
     setup.console.status("1/10")
