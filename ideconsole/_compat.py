@@ -61,16 +61,20 @@ def encoding(stream) -> str:
     return getattr(stream, "encoding", None) or "utf-8"
 
 
-def terminal_width(stream) -> Optional[int]:
-    """Columns of the terminal behind `stream`, or None when it has none."""
+def _terminal_size(stream) -> Optional[os.terminal_size]:
     number = fileno(stream)
     if number is None:
         return None
     try:
-        columns = os.get_terminal_size(number).columns
+        return os.get_terminal_size(number)
     except (OSError, ValueError):
         return None
-    return columns if columns > 0 else None
+
+
+def terminal_width(stream) -> Optional[int]:
+    """Columns of the terminal behind `stream`, or None when it has none."""
+    size = _terminal_size(stream)
+    return size.columns if size is not None and size.columns > 0 else None
 
 
 def same_destination(one, other) -> bool:
@@ -84,14 +88,8 @@ def same_destination(one, other) -> bool:
 
 def terminal_rows(stream) -> Optional[int]:
     """Rows of the terminal behind `stream`, or None when it has none."""
-    number = fileno(stream)
-    if number is None:
-        return None
-    try:
-        rows = os.get_terminal_size(number).lines
-    except (OSError, ValueError):
-        return None
-    return rows if rows > 0 else None
+    size = _terminal_size(stream)
+    return size.lines if size is not None and size.lines > 0 else None
 
 
 def discard_output(stream) -> None:
