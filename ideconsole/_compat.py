@@ -38,12 +38,13 @@ def is_regular_file(stream) -> bool:
 
 
 def same_file(first, second) -> bool:
-    """Whether two streams write into the same file or pipe (`2>&1`)."""
+    """Whether two streams write into the same file or pipe (`2>&1`). Windows gives every
+    pipe the same identity, no inode: two such pipes are not taken for one."""
     try:
         a, b = os.fstat(first.fileno()), os.fstat(second.fileno())
     except Exception:
         return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    return bool(a.st_ino) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def escape_unencodable(stream) -> None:
@@ -60,16 +61,20 @@ def encoding(stream) -> str:
     return getattr(stream, "encoding", None) or "utf-8"
 
 
-def terminal_width(stream) -> Optional[int]:
-    """Columns of the terminal behind `stream`, or None when it has none."""
+def _terminal_size(stream) -> Optional[os.terminal_size]:
     number = fileno(stream)
     if number is None:
         return None
     try:
-        columns = os.get_terminal_size(number).columns
+        return os.get_terminal_size(number)
     except (OSError, ValueError):
         return None
-    return columns if columns > 0 else None
+
+
+def terminal_width(stream) -> Optional[int]:
+    """Columns of the terminal behind `stream`, or None when it has none."""
+    size = _terminal_size(stream)
+    return size.columns if size is not None and size.columns > 0 else None
 
 
 def same_destination(one, other) -> bool:
@@ -78,26 +83,13 @@ def same_destination(one, other) -> bool:
         return True
     if isatty(one) and isatty(other):
         return True  # one terminal, as far as anyone drawing on it can tell
-    numbers = fileno(one), fileno(other)
-    if None in numbers:
-        return False
-    try:
-        first, second = os.fstat(numbers[0]), os.fstat(numbers[1])
-    except OSError:
-        return False
-    return bool(first.st_ino) and (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+    return same_file(one, other)
 
 
 def terminal_rows(stream) -> Optional[int]:
     """Rows of the terminal behind `stream`, or None when it has none."""
-    number = fileno(stream)
-    if number is None:
-        return None
-    try:
-        rows = os.get_terminal_size(number).lines
-    except (OSError, ValueError):
-        return None
-    return rows if rows > 0 else None
+    size = _terminal_size(stream)
+    return size.lines if size is not None and size.lines > 0 else None
 
 
 def discard_output(stream) -> None:

@@ -94,7 +94,10 @@ class Console:
 
     def full_width(self) -> Optional[int]:
         """Cells a line may take on this console now, whatever other bars are up."""
-        columns = self._columns()
+        return self._width_at(self._columns())
+
+    def _width_at(self, columns: Optional[int]) -> Optional[int]:
+        """Cells a line may take with the terminal `columns` wide (None: not re-read)."""
         return usable_width(self.profile.console, columns) if columns else self.profile.width
 
     def status(self, text: str, row: Hashable = None, brief: Optional[str] = None,
@@ -374,7 +377,7 @@ class Console:
         """What replaces the line on screen with `text` (or the rows of a list), cut to the
         width of the moment."""
         columns = self._columns()
-        width = usable_width(self.profile.console, columns) if columns else self.profile.width
+        width = self._width_at(columns)
         if isinstance(text, str):
             text, cells = self._fit(text, width)
         else:

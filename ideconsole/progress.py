@@ -93,10 +93,11 @@ class Progress:
         self._values = None          # the latest metrics, as given (not yet converted)
         self._first = None           # (time, step) of the first update: compiling and warming
                                      # up make step 1 slow, so rates count from its end, as Keras's
-        self._next = self._start + (self.interval if interval is None and not self.console.redraws else 0.0)
+        # when the first line is due; verbose 0 and 2 draw nothing until done()
+        self._due = self._start + (self.interval if interval is None and not self.console.redraws else 0.0)
         if verbose != 1:
-            self._next = float("inf")  # verbose 0 and 2 draw nothing until done()
-        self._due, self._next = self._next, float("-inf")  # the first update only notes its time
+            self._due = float("inf")
+        self._next = float("-inf")  # the first update only notes its time
         self._lock = threading.Lock()
         self._finished = False
         profile = self.console.profile

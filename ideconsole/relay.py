@@ -524,20 +524,16 @@ def start(profile: Profile, encoding: str, terminal: bool, stderr: bool) -> Opti
     except OSError:
         answer = b""
     _close(ready_read)
-    if answer != b"1":  # it failed to start, or is too slow to trust with the console
-        process.kill()
-        process.wait()
-        for fd in [control] + sorted(set(targets.values())):
-            _close(fd)
-        return None
-    try:
-        return Link(process, control, targets, marker.encode("ascii"))
-    except OSError:
-        process.kill()
-        process.wait()
-        for fd in [control] + sorted(set(targets.values())):
-            _close(fd)
-        return None
+    if answer == b"1":  # otherwise it failed to start, or is too slow to trust with the console
+        try:
+            return Link(process, control, targets, marker.encode("ascii"))
+        except OSError:
+            pass
+    process.kill()
+    process.wait()
+    for fd in [control] + sorted(set(targets.values())):
+        _close(fd)
+    return None
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -59,6 +59,11 @@ def console_for(stream) -> Optional[Console]:
     return get_console(stderr)
 
 
+def _stream_name(stream) -> str:
+    """Which of the console's streams tqdm's `stream` is: "stdout" or "stderr"."""
+    return "stdout" if _unwrapped(stream) is real_stream(sys.stdout) else "stderr"
+
+
 def _process_stdout():
     """sys.stdout's real stream; while the script silences it (contextlib.redirect_stdout
     around a noisy call) and stderr is still the process's own, the process's own stdout,
@@ -224,8 +229,7 @@ class TqdmMethods:
         console = _presenter(fp) if fp is not None else None
         if console is None:
             return cls._stock_write(s, file, end, nolock)
-        name = "stdout" if _unwrapped(fp) is real_stream(sys.stdout) else "stderr"
-        console.foreign(name, s + end)
+        console.foreign(_stream_name(fp), s + end)
 
 
 def take_over(cls) -> None:
@@ -244,8 +248,7 @@ def take_over(cls) -> None:
             if console.redraws:
                 bar._stock_clear()
             else:
-                name = "stdout" if _unwrapped(bar.fp) is real_stream(sys.stdout) else "stderr"
-                console.foreign(name, "\n")
+                console.foreign(_stream_name(bar.fp), "\n")
             _draw(bar, console)
         except Exception:
             pass

@@ -2,6 +2,7 @@
 or log: the last progress state kept, the traceback on clean lines."""
 import io
 import math
+import os
 import random
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from conftest import Recorder
 from consoles import VT, LogReader
 from test_pty import clean_environment, run_in_terminal
 
+from ideconsole import _compat
 from ideconsole.callback import ProgressCallback
 from ideconsole.console import Console
 from ideconsole.progress import Progress
@@ -89,6 +91,31 @@ def test_a_closed_pipe_does_not_stop_training():
     errors = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, errors
     assert errors == "training finished\n"
+
+
+def test_a_closed_stdout_pipe_keeps_stderr_where_pipes_have_no_inode(monkeypatch):
+    """Windows gives every pipe the same identity (no inode): the reader of stdout going
+    away (`train.py | head`) must not send stderr, another pipe, to the null device."""
+    real_fstat = os.fstat
+
+    def windows_fstat(number):
+        facts = real_fstat(number)
+        return os.stat_result((facts.st_mode, 0, 0) + tuple(facts)[3:])
+
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    stdout = io.TextIOWrapper(io.FileIO(out_write, "w"), encoding="utf-8")
+    stderr = io.TextIOWrapper(io.FileIO(err_write, "w"), encoding="utf-8")
+    monkeypatch.setattr(_compat.os, "fstat", windows_fstat)
+    console = Console(stdout, stderr=stderr, console="log", capture=False)
+    os.close(out_read)  # `| head`
+    console.finish("1/1 - loss: 0.5")
+    console.foreign("stderr", "a warning\n")
+    monkeypatch.undo()
+    stderr.close()
+    stdout.close()  # the null device now
+    with io.FileIO(err_read, "r") as reader:
+        assert reader.read() == b"a warning\n"
 
 
 @pytest.mark.parametrize("value,shown", [
