@@ -10,7 +10,7 @@ import types
 import zipfile
 from typing import List, Optional
 
-from . import __version__, _compat, session
+from . import __version__, _compat, capture
 from .console import real_stream
 from .detect import detect
 
@@ -44,7 +44,7 @@ def _stream_report(name, stream) -> List[str]:
         return lines
     lines.append(profile.explain())
     if name == "stdout":
-        why = session.capture_refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
+        why = capture.refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
         lines.append("{:<15} {:<16} {}".format("capture", "off" if why else "relay", why or (
             "a relay process owns descriptors 1 and 2 while ideconsole draws")))
     return lines

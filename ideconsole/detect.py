@@ -77,14 +77,21 @@ class Profile(NamedTuple):
         return [(key, values[key], why) for key, why in self.reasons]
 
 
-def parse_bool(value: Optional[str]) -> Optional[bool]:
-    """`1/true/yes/on` -> True, `0/false/no/off` -> False, unset or empty -> None."""
+TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
+FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
+
+
+def parse_bool(value: Optional[str], strict: bool = False) -> Optional[bool]:
+    """`1/true/yes/on` -> True, `0/false/no/off` -> False, unset or empty -> None; any other
+    word is True, or, `strict`, None (not a boolean: ignored)."""
     if value is None:
         return None
     value = value.strip().lower()
     if not value:
         return None
-    return value not in ("0", "false", "no", "off", "n", "f")
+    if value in FALSE_WORDS:
+        return False
+    return True if value in TRUE_WORDS or not strict else None
 
 
 def _positive_int(value: Optional[str]) -> Optional[int]:
