@@ -3,7 +3,6 @@ ideconsole without editing the script; `clean [FILE]` to turn an old log into pl
 lines; `demo` to see a simulated training."""
 import argparse
 import os
-import runpy
 import sys
 import time
 import types
@@ -93,17 +92,12 @@ def run(argv: List[str]) -> int:
         print("python -m ideconsole run: error: can't find '__main__' module in {!r}".format(
             os.path.abspath(argv[0])), file=sys.stderr)
         return 1
-    from . import install
+    from .owner import own, run_script
 
-    install()
-    if argv[0] == "-m":
-        sys.argv = argv[1:]
-        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-    else:
-        sys.argv = argv
-        script = os.path.abspath(argv[0])  # as Python 3.9+ gives __file__, whatever the cwd becomes
-        sys.path.insert(0, os.path.dirname(script))
-        runpy.run_path(script, run_name="__main__")
+    code = own(argv)
+    if code is not None:
+        return code
+    run_script(argv)
     return 0
 
 

@@ -321,10 +321,7 @@ def _spawn(console) -> Optional[Capture]:
     it: a pseudo terminal of the same size and modes where stdout is a terminal, pipes
     otherwise."""
     terminal = os.isatty(1)
-    if terminal:
-        with_stderr = os.isatty(2) and _same_device(1, 2)
-    else:
-        with_stderr = _same_file(1, 2) or _kind(2) in ("pipe", "file")
+    plan = plan_channels(terminal)
     encoding = getattr(console.stream, "encoding", None) or "utf-8"
     marker = protocol.new_marker()
     _flush_python_streams()
@@ -345,7 +342,7 @@ def _spawn(console) -> Optional[Capture]:
             copy_terminal(1, slave)
             args += ["--terminal", str(master), "--mirror", "1"]
             relay_fds.append(master)
-            targets = {1: slave, 2: slave} if with_stderr else {1: slave}
+            targets = {number: slave for number in plan}
             keep[os.dup(master)] = 1
         else:
             read, write = os.pipe()
@@ -354,9 +351,9 @@ def _spawn(console) -> Optional[Capture]:
             relay_fds.append(read)
             targets[1] = write
             keep[os.dup(read)] = 1
-            if with_stderr and _same_file(1, 2):
+            if plan.get(2) == "same":
                 targets[2] = write
-            elif with_stderr:
+            elif plan.get(2) == "own":
                 read, write = os.pipe()
                 opened += [read, write]
                 args += ["--stderr", str(read)]
@@ -400,6 +397,8 @@ def _spawn(console) -> Optional[Capture]:
 def relay_command() -> List[str]:
     """The relay's command line: this Python, without site-packages or the environment's
     say, running ideconsole from where it is."""
+    if os.environ.get("IDECONSOLE_DEBUG_RELAY"):
+        return [sys.executable, os.environ["IDECONSOLE_DEBUG_RELAY"]]
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = "import sys; sys.path.insert(0, {!r}); from ideconsole.relay import main; sys.exit(main())"
     return [sys.executable, "-E", "-S", "-c", code.format(package)]
@@ -407,17 +406,39 @@ def relay_command() -> List[str]:
 
 def copy_terminal(real: int, slave: int) -> None:
     """The pseudo terminal looks like the real one to whoever asks: size and modes."""
-    import fcntl
     import termios
 
     try:
         termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(real))
     except (OSError, termios.error):
         pass
+    copy_size(real, slave)
+
+
+def copy_size(real: int, pty: int) -> None:
+    """The real terminal's size onto the pseudo terminal (its foreground job gets SIGWINCH)."""
+    import fcntl
+    import termios
+
     try:
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, fcntl.ioctl(real, termios.TIOCGWINSZ, b"\0" * 8))
+        fcntl.ioctl(pty, termios.TIOCSWINSZ, fcntl.ioctl(real, termios.TIOCGWINSZ, b"\0" * 8))
     except OSError:
         pass
+
+
+def plan_channels(terminal: bool) -> Dict[int, str]:
+    """Which of this process's descriptors a relay takes over, and how: 1 always; 2 where it
+    goes where 1 goes ("same": one channel keeps their order), or to a pipe or file of its own
+    while 1 is not a terminal ("own": cleaned like stdout)."""
+    plan = {1: "own"}
+    if terminal:
+        if os.isatty(2) and _same_device(1, 2):
+            plan[2] = "same"
+    elif _same_file(1, 2):
+        plan[2] = "same"
+    elif _kind(2) in ("pipe", "file"):
+        plan[2] = "own"
+    return plan
 
 
 # -- ends that skip atexit ---------------------------------------------------------------------

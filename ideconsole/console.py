@@ -344,8 +344,9 @@ def get_console(stream: Optional[TextIO] = None, **options) -> Console:
     real = real_stream(sys.stdout if stream is None else stream)
     with session.LOCK:
         console = _consoles.get(id(real))
-        if console is None or options or console.stream is not real:
-            joined = capture.joined_profile() if not options and real is sys.__stdout__ else None
+        joined = capture.joined_profile() if not options and real is sys.__stdout__ else None
+        if (console is None or options or console.stream is not real
+                or joined is not None and console.profile[:2] != joined[:2]):
             console = Console(real, profile=joined, **options)
             _consoles[id(real)] = console
             # its state (where the cursor is) lives on between bars; another stream (a

@@ -121,8 +121,8 @@ class Modes:
         self.alternate = False
         self.pty_taken = False  # a program left canonical mode (or echo) on the pseudo terminal
         self.real_taken = False  # one did on the real terminal
-        self._pty_seen = self._get(pty)
-        self._real_seen = self._get(real)
+        self._pty_seen = None  # the modes last seen: the first look decides who has them
+        self._real_seen = None
         self._real_before = None  # the real terminal's modes before a program on the pty took it
 
     @property
@@ -246,8 +246,33 @@ class Relay:
             self._selector.register(fd, selectors.EVENT_READ)
 
     def watch(self, fd: int, handler) -> None:
-        """Call `handler(fd)` when `fd` is readable (the owner's extra pipes)."""
+        """Call `handler(fd)` when `fd` is readable (the script's end, its owner's)."""
         self._selector.register(fd, selectors.EVENT_READ, handler)
+
+    def unwatch(self, fd: int) -> None:
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def settle(self) -> None:
+        """Present everything the channels and the control pipe hold now (the training process
+        has ended: what it wrote is all there)."""
+        deadline = self._clock() + SETTLE_SECONDS  # a child that never stops writing
+        while self._clock() < deadline:
+            fds = [fd for fd in list(self._channels) + [self._control] if fd is not None]
+            if not fds:
+                break
+            ready = select.select(fds, [], [], 0)[0]
+            progress = False
+            for fd in ready:
+                if fd == self._control:
+                    self._read_control()
+                    progress = True
+                elif fd in self._channels:
+                    progress = self._read_channel(fd) or progress
+            if not progress:
+                break
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -353,13 +378,18 @@ class Relay:
         return True
 
     def _bytes(self, fd: int, name: str, data: bytes, final: bool = False) -> None:
-        """Bytes of a channel, in the order written."""
+        """Bytes of a channel, in the order written. Those that take the terminal (the switch to
+        the alternate screen), those written while a program has it, and those that hand it back
+        pass as they are."""
         if self._modes is not None:
+            handed = self._handed
             self._modes.see(data)
-            self._look(force=True)
-        if self._handed:
-            self._verbatim(name, data)
-            return
+            self._look(force=True, back=False)
+            if handed or self._handed:
+                self._verbatim(name, data)
+                if not self._modes.taken:
+                    self._look(force=True)
+                return
         text = self._decoders[fd].decode(data, final)
         if fd == self._terminal:
             text = text.replace("\r\n", "\n")  # the pty's onlcr; the real terminal adds its own
@@ -623,9 +653,9 @@ class Relay:
 
     # -- a program that needs the terminal ------------------------------------------------------
 
-    def _look(self, force: bool = False) -> None:
-        """Whether a program has taken the terminal (or handed it back); in the training
-        process's own terminal, keys nobody reads go to a program on the pty."""
+    def _look(self, force: bool = False, back: bool = True) -> None:
+        """Whether a program has taken the terminal (or, unless not `back`, handed it back); in
+        the training process's own terminal, keys nobody reads go to a program on the pty."""
         modes = self._modes
         if modes is None:
             return
@@ -634,11 +664,10 @@ class Relay:
             return
         self._next_look = now + MODES_EVERY
         modes.look(self._foreground())
-        if modes.taken != self._handed:
-            if modes.taken:
-                self._hand_over()
-            else:
-                self._hand_back()
+        if modes.taken and not self._handed:
+            self._hand_over()
+        elif back and self._handed and not modes.taken:
+            self._hand_back()
         if self._keyboard is not None and modes.pty_taken and modes.mirror:
             self._forward_keys()
 
@@ -744,14 +773,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     options = dict(zip(argv[::2], argv[1::2]))
     # Ctrl-C, Ctrl-Z, a hang-up and `timeout`'s SIGTERM reach the whole process group: the
     # training process and its children decide; the relay goes on until its writers are gone.
+    inherited = {}
     for name in ("SIGINT", "SIGTSTP", "SIGQUIT", "SIGTERM", "SIGHUP", "SIGTTOU", "SIGTTIN"):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
+            inherited[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
     encoding = options["--encoding"]
     profile = Profile(**dict(json.loads(options["--profile"]), reasons=()))
+    # Where `run` owns the terminal, it is in raw mode: a line ends with "\r\n" there.
+    newline = "\r\n" if "--spawn" in options and "--terminal" in options else None
     streams = [io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w", closefd=False)), encoding=encoding,
-                                errors="surrogateescape", write_through=True) for fd in (1, 2)]
-    back = int(options["--back"]) if "--back" in options else None
+                                errors="surrogateescape", write_through=True, newline=newline)
+               for fd in (1, 2)]
     relay = None
 
     def lost(stream, error) -> None:
@@ -760,26 +792,37 @@ def main(argv: Optional[List[str]] = None) -> int:
             relay._answer(protocol.BROKEN)
 
     screen = Screen(streams[0], profile=profile, stderr=streams[1], lost=lost)
-    channels = {}
-    terminal = None
-    if "--terminal" in options:
-        terminal = int(options["--terminal"])
-        channels[terminal] = "stdout"
-    for name in ("stdout", "stderr"):
-        if "--" + name in options:
-            channels[int(options["--" + name])] = name
-    ordered = terminal if terminal is not None else int(options["--stdout"])
+    script = None
+    terminal = int(options["--terminal"]) if "--terminal" in options else None
+    if "--spawn" in options:
+        from .owner import Script
+
+        marker = protocol.new_marker()
+        script = Script(options, inherited, options["--profile"], marker)
+        control, back, channels, ordered = script.control, script.back, script.channels, script.ordered
+    else:
+        marker = options["--marker"].encode("latin-1")
+        control, back = int(options["--control"]), int(options["--back"])
+        channels = {terminal: "stdout"} if terminal is not None else {}
+        for name in ("stdout", "stderr"):
+            if "--" + name in options:
+                channels[int(options["--" + name])] = name
+        ordered = terminal if terminal is not None else int(options["--stdout"])
     # Started inside the training process: the real terminal is not the relay's to own, its
     # modes are mirrored and keys no one reads go to a program on the pty.
     mirror = terminal is not None and "--mirror" in options
     real = 1 if mirror and os.isatty(1) else None
     keyboard = 0 if real is not None and os.isatty(0) else None
-    relay = Relay(screen, int(options["--control"]), channels, ordered, options["--marker"].encode("latin-1"),
-                  back=back, terminal=terminal, real=real, keyboard=keyboard, encoding=encoding)
-    if terminal is not None and hasattr(signal, "SIGWINCH"):
+    relay = Relay(screen, control, channels, ordered, marker, back=back, terminal=terminal, real=real,
+                  keyboard=keyboard, encoding=encoding)
+    if script is not None:
+        script.attach(relay)
+    elif terminal is not None and hasattr(signal, "SIGWINCH"):
         signal.signal(signal.SIGWINCH, relay.follow_size)
         signal.siginterrupt(signal.SIGWINCH, False)
     relay.run()
+    if script is not None:
+        script.finish()
     return 0
 
 
