@@ -72,7 +72,7 @@ TABLE = [
      CONDA_PYCHARM, "log", "lines", "none", True, None),
     ("idle", Facts(isatty=True, stream_type=IDLE), {"FORCE_COLOR": "1"},
      "idle", "lines", "none", True, None),
-    ("idle on python 3.6", Facts(isatty=True, stream_type="idlelib.pyshell.PseudoOutputFile"), {},
+    ("idle on python 3.6", Facts(isatty=True, stream_type="idlelib.run.PseudoOutputFile"), {},
      "idle", "lines", "none", True, None),
     ("thonny", Facts(isatty=True, stream_type=THONNY), {},
      "thonny", "cr", "ansi", True, None),
