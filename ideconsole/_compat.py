@@ -262,3 +262,120 @@ def probe(stream: Optional[TextIO]) -> Facts:
                  platform=platform, windows_version=version, vt_enabled=vt, codepage=codepage,
                  ipykernel=in_ipykernel(stream), regular_file=regular, stream_type=stream_type(stream),
                  parents=None if regular else parents(), debugger=debugger())
+
+
+# Linux system calls a program waits for the keyboard in, by machine: reading a descriptor (the
+# descriptor is the first argument), waiting on a poll set (its address, its length), a select
+# set (its length, the read set's address) or an epoll instance (its descriptor).
+_WAITS = {
+    "x86_64": {"read": (0, 17, 19, 295, 327), "poll": (7, 271), "select": (23, 270),
+               "epoll": (232, 281, 441)},
+    "aarch64": {"read": (63, 65, 67, 69, 286), "poll": (73,), "select": (72,), "epoll": (22, 441)},
+}
+_POLLIN = 0x1 | 0x40  # POLLIN, POLLRDNORM
+_EPOLLIN = 0x1
+
+
+class Readers:
+    """Whether a process of a terminal's foreground job waits to read that terminal now, from
+    what Linux shows in /proc of processes one may trace (one's descendants): a `read()` of it,
+    or a poll, select or epoll that includes it for reading. `waiting()` is None where that
+    cannot be told (another system, another machine, no /proc)."""
+
+    def __init__(self, terminal_rdev: int):
+        import platform
+
+        self.rdev = terminal_rdev
+        self.calls = _WAITS.get(platform.machine()) if sys.platform.startswith("linux") else None
+        self._known = (0.0, -1, [])  # (when, group, its pids)
+
+    def waiting(self, group: int) -> Optional[bool]:
+        if self.calls is None or group <= 0:
+            return None
+        try:
+            for pid in self._members(group):
+                for tid in os.listdir("/proc/{}/task".format(pid)):
+                    if self._task_waits(pid, tid):
+                        return True
+        except OSError:
+            return None
+        return False
+
+    def _members(self, group: int):
+        import time
+
+        when, known, pids = self._known
+        if known == group and time.monotonic() - when < 1.0:
+            return pids
+        pids = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open("/proc/{}/stat".format(name), "rb") as file:
+                        fields = file.read().rsplit(b")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if int(fields[2]) == group:
+                    pids.append(name)
+        self._known = (time.monotonic(), group, pids)
+        return pids
+
+    def _task_waits(self, pid: str, tid: str) -> bool:
+        try:
+            with open("/proc/{}/task/{}/syscall".format(pid, tid), "rb") as file:
+                words = file.read().split()
+        except OSError:
+            return False
+        if len(words) < 3 or not words[0].isdigit():
+            return False  # running, or not one we may look at
+        call, args = int(words[0]), [int(word, 16) for word in words[1:7]]
+        calls = self.calls
+        if call in calls["read"]:
+            return self._is_terminal(pid, args[0])
+        if call in calls["poll"]:
+            return any(self._is_terminal(pid, fd) for fd in self._poll_set(pid, args[0], args[1]))
+        if call in calls["select"]:
+            return any(self._is_terminal(pid, fd) for fd in self._select_set(pid, args[0], args[1]))
+        if call in calls["epoll"]:
+            return any(self._is_terminal(pid, fd) for fd in self._epoll_set(pid, args[0]))
+        return False
+
+    def _is_terminal(self, pid: str, fd: int) -> bool:
+        try:
+            return os.stat("/proc/{}/fd/{}".format(pid, fd)).st_rdev == self.rdev
+        except OSError:
+            return False
+
+    @staticmethod
+    def _memory(pid: str, address: int, size: int) -> bytes:
+        if not address or size <= 0 or size > 1 << 16:
+            return b""
+        with open("/proc/{}/mem".format(pid), "rb", buffering=0) as memory:
+            return os.pread(memory.fileno(), size, address)
+
+    def _poll_set(self, pid: str, address: int, count: int):
+        import struct
+
+        data = self._memory(pid, address, 8 * count)
+        for offset in range(0, len(data) - 7, 8):
+            fd, events, _ = struct.unpack_from("ihh", data, offset)
+            if events & _POLLIN:
+                yield fd
+
+    def _select_set(self, pid: str, count: int, address: int):
+        data = self._memory(pid, address, (count + 7) // 8)
+        for fd in range(min(count, len(data) * 8)):
+            if data[fd // 8] >> (fd % 8) & 1:
+                yield fd
+
+    @staticmethod
+    def _epoll_set(pid: str, epfd: int):
+        try:
+            with open("/proc/{}/fdinfo/{}".format(pid, epfd)) as file:
+                lines = file.read().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            words = line.split()
+            if words[:1] == ["tfd:"] and len(words) >= 4 and int(words[3], 16) & _EPOLLIN:
+                yield int(words[1])

@@ -460,11 +460,22 @@ def _hook_exits() -> None:
             setattr(os, name, _ending(original))
 
 
+_before_end = []  # what ends every bar first (see session)
+
+
+def before_end(function) -> None:
+    """Call `function()` before capture ends at an `os._exit()` or an exec."""
+    if function not in _before_end:
+        _before_end.append(function)
+
+
 def _ending(original):
     def call(*args, **kwargs):
         capture = _current
         if capture is not None and capture.pid == os.getpid():
             try:
+                for function in _before_end:
+                    function()
                 capture.end()
             except Exception:
                 pass

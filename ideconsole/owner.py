@@ -17,7 +17,7 @@ import sys
 import types
 from typing import List, Optional
 
-from . import capture
+from . import _compat, capture
 
 # Signals this process passes on to the script where it owns the terminal (the pseudo terminal
 # itself turns Ctrl-C, Ctrl-\ and Ctrl-Z into signals for the script's process group).
@@ -25,6 +25,8 @@ PASSED_ON = ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 # Where stdout is a pipe or a file, the script shares this process group: the terminal's own
 # signals reach it directly, and only a signal sent to this process alone is passed on.
 PASSED_ON_SHARED = ("SIGTERM", "SIGUSR1", "SIGUSR2")
+KEY_LOOK = 0.04  # seconds between looks for a reader while typed keys wait
+MODES_LOOK = 0.1  # seconds between looks at the script's terminal modes
 
 
 def run_script(argv: List[str]) -> None:
@@ -140,6 +142,7 @@ class _Setup:
         if self.terminal:
             self.master, slave = os.openpty()
             opened += [self.master, slave]
+            self.readers = _compat.Readers(os.fstat(slave).st_rdev)
             capture.copy_terminal(1, slave)
             args += ["--terminal", str(self.master), "--slave", str(slave)]
             relay_fds += [self.master, slave]
@@ -174,24 +177,20 @@ class _Setup:
         for fd in (wake_read, wake_write):
             os.set_blocking(fd, False)
         signal.set_wakeup_fd(wake_write)
-        caught = []
-        names = PASSED_ON if self.terminal else PASSED_ON_SHARED
-        for name in names + ("SIGWINCH", "SIGCONT"):
-            number = getattr(signal, name, None)
-            if number is not None:
-                signal.signal(number, lambda number, frame: caught.append(number))
+        self.caught = []
+        self.catch()
         if not self.terminal:
             for name in ("SIGINT", "SIGQUIT", "SIGHUP"):
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
-        self.raw()
+        pending = False  # keys wait on the keyboard, for a program that reads them
         try:
             while True:
                 readable = [self.status_fd, wake_read]
-                if self.keyboard is not None and self.raw_now:
+                if self.keyboard is not None and self.raw_now and not pending:
                     readable.append(self.keyboard)
+                waiting = self.keyboard is not None and (pending or not self.raw_now)
                 try:
-                    ready = select.select(readable, [], [], None if self.raw_now or not self.keyboard
-                                          else 0.25)[0]
+                    ready = select.select(readable, [], [], KEY_LOOK if waiting else MODES_LOOK)[0]
                 except InterruptedError:
                     ready = []
                 if wake_read in ready:
@@ -199,13 +198,13 @@ class _Setup:
                         os.read(wake_read, 512)
                     except OSError:
                         pass
-                for number in caught[:]:
-                    caught.remove(number)
+                for number in self.caught[:]:
+                    self.caught.remove(number)
                     self.signalled(number)
-                if self.keyboard is not None and not self.raw_now:
-                    self.raw()  # brought to the foreground (fg): the keyboard is the script's again
-                if self.keyboard in ready:
-                    self.keys()
+                if self.keyboard is not None:
+                    self.raw()  # the terminal's modes follow the script's (and come back after fg)
+                    if self.raw_now and (pending or self.keyboard in ready):
+                        pending = not self.forwarded()
                 if self.status_fd in ready:
                     code = self.report()
                     if code is not None:
@@ -214,11 +213,50 @@ class _Setup:
             self.cooked()
             signal.set_wakeup_fd(-1)
 
+    def catch(self) -> None:
+        names = PASSED_ON + ("SIGTSTP",) if self.terminal else PASSED_ON_SHARED
+        for name in names + ("SIGWINCH", "SIGCONT"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                signal.signal(number, lambda number, frame: self.caught.append(number))
+
+    def forwarded(self) -> bool:
+        """Pass the keys typed to the script, if a program of its waits for them (as on a
+        terminal of its own): keys typed ahead while it is busy stay on the terminal's queue,
+        for the shell if the script ends without reading them. False: they wait."""
+        if not self.pty_cooked() or self.readers.waiting(self.foreground()) is not False:
+            self.keys()
+            return True
+        return False
+
+    def foreground(self) -> int:
+        try:
+            return os.tcgetpgrp(self.master)
+        except OSError:
+            return -1
+
+    def pty_cooked(self) -> bool:
+        modes = self.pty_modes()
+        import termios
+
+        return modes is not None and bool(modes[3] & termios.ICANON)
+
+    def pty_modes(self):
+        try:
+            import termios
+
+            return termios.tcgetattr(self.master)
+        except (OSError, ImportError):
+            return None
+
     def keys(self) -> None:
         try:
+            os.set_blocking(self.keyboard, False)
             data = os.read(self.keyboard, 4096)
         except OSError:
             data = b""
+        finally:
+            os.set_blocking(self.keyboard, True)
         if data and self.master is not None:
             try:
                 _write_all(self.master, data)
@@ -249,19 +287,29 @@ class _Setup:
         return None
 
     def signalled(self, number: int) -> None:
+        """A signal for the script: the keyboard's own (Ctrl-C, Ctrl-\\, Ctrl-Z) are typed into
+        the pseudo terminal, which signals the script's foreground job and echoes them, as the
+        real terminal would have; others go to the script."""
         if number == getattr(signal, "SIGWINCH", None):
             if self.master is not None:
                 capture.copy_size(1, self.master)
-        elif number == getattr(signal, "SIGCONT", None):
-            pass  # handled by the loop: raw again once in the foreground
-        elif self.pid is not None:
-            try:
-                if number == getattr(signal, "SIGHUP", None) and self.terminal:
-                    os.killpg(self.pid, number)  # the terminal hung up: its whole foreground job
-                else:
-                    os.kill(self.pid, number)
-            except OSError:
-                pass
+            return
+        if number == getattr(signal, "SIGCONT", None):
+            return  # the loop takes the keyboard back once in the foreground
+        keys = {signal.SIGINT: "VINTR", signal.SIGQUIT: "VQUIT",
+                getattr(signal, "SIGTSTP", None): "VSUSP"}
+        modes = self.pty_modes() if self.master is not None else None
+        try:
+            import termios
+
+            if number in keys and modes is not None and modes[3] & termios.ISIG:
+                _write_all(self.master, modes[6][getattr(termios, keys[number])])
+            elif number in keys or number == getattr(signal, "SIGHUP", None) and self.terminal:
+                os.killpg(self.foreground() if self.terminal else self.pid, number)
+            elif self.pid is not None:
+                os.kill(self.pid, number)
+        except (OSError, ImportError, TypeError):
+            pass
 
     def stop(self) -> None:
         """The script stopped (Ctrl-Z): this process stops too, so the shell takes the terminal
@@ -269,14 +317,13 @@ class _Setup:
         self.cooked()
         signal.signal(signal.SIGTSTP, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTSTP)
-        # continued
-        if self.keyboard is not None:
-            self.raw()
+        # continued (fg, bg)
+        self.catch()
         if self.master is not None:
             capture.copy_size(1, self.master)
         if self.pid is not None:
             try:
-                os.killpg(self.pid, signal.SIGCONT)
+                os.killpg(self.pid if not self.terminal else os.getpgid(self.pid), signal.SIGCONT)
             except OSError:
                 pass
 
@@ -302,37 +349,51 @@ class _Setup:
     raw_now = False
 
     def raw(self) -> None:
-        """The keyboard goes to the script as typed, while this process is the foreground job
-        (from the background a change of modes would stop it)."""
-        if self.keyboard is None or self.saved_modes is None or self.raw_now:
+        """The keyboard's keys come here unechoed, one at a time, while this process is the
+        foreground job (from the background a change of modes would stop it): the pseudo
+        terminal echoes and edits them. Its Ctrl-C, Ctrl-\\ and Ctrl-Z stay signals, as the
+        script has them, so they work while nobody reads the keys. Nothing typed is dropped."""
+        if self.keyboard is None or self.saved_modes is None:
             return
         try:
             if os.tcgetpgrp(self.keyboard) != os.getpgrp():
+                self.raw_now = False
                 return
             import termios
 
+            pty = self.pty_modes()
             modes = termios.tcgetattr(self.keyboard)
             modes[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
                           | termios.IGNCR | termios.ICRNL | termios.IXON)
             modes[1] &= ~termios.OPOST
-            modes[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
+            modes[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.IEXTEN | termios.ISIG)
             modes[2] &= ~(termios.CSIZE | termios.PARENB)
             modes[2] |= termios.CS8
             modes[6][termios.VMIN] = 1
             modes[6][termios.VTIME] = 0
-            termios.tcsetattr(self.keyboard, termios.TCSAFLUSH, modes)
+            if pty is not None and pty[3] & termios.ISIG:
+                modes[3] |= termios.ISIG
+                for key in ("VINTR", "VQUIT", "VSUSP"):
+                    index = getattr(termios, key)
+                    modes[6][index] = pty[6][index]
+            if modes != self.set_modes:
+                termios.tcsetattr(self.keyboard, termios.TCSANOW, modes)
+                self.set_modes = modes
             self.raw_now = True
         except (OSError, ImportError):
             pass
+
+    set_modes = None
 
     def cooked(self) -> None:
         if not self.raw_now:
             return
         self.raw_now = False
+        self.set_modes = None
         try:
             import termios
 
-            termios.tcsetattr(self.keyboard, termios.TCSAFLUSH, self.saved_modes)
+            termios.tcsetattr(self.keyboard, termios.TCSANOW, self.saved_modes)
         except (OSError, ImportError):
             pass
 

@@ -164,6 +164,9 @@ def _end_bars_after_cell(*result) -> None:
     close_all()
 
 
+capture.before_end(close_all)  # os._exit() and exec leave every bar's latest state as a line
+
+
 def start(console) -> None:
     """The process-wide start for `console` (the shared console of stdout): capture, where
     it applies, before Keras forks its data workers. Never an exception: no capture rather
