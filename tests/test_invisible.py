@@ -291,7 +291,7 @@ if "ideconsole" in sys.modules:  # installed, or run by it: its bar
     bar = Progress(2000)
 else:  # plain Python: a bar of its own, Keras's way
     class bar:
-        update = staticmethod(lambda step, values: sys.stdout.write("\\r%d/2000" % step) and sys.stdout.flush())
+        update = staticmethod(lambda step, values: print("\\r%d/2000" % step, end="", flush=True))
         done = staticmethod(lambda values: print())
 for step in range(1, 2001):
     bar.update(step, {"loss": 0.5})
