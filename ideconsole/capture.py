@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from typing import Dict, List, Optional
 
 from . import protocol
@@ -21,6 +22,8 @@ CONSOLES = ("vt", "pycharm", "dumb", "log", "ci")  # where other writers' bytes 
 CAPTURED = "IDECONSOLE_CAPTURED"  # set for children: the descriptor a relay reads
 RELAY = "IDECONSOLE_RELAY"  # set by `run` for its script: the pipes to the relay it started
 END_SECONDS = 2.0  # at most, for the relay to show what this process wrote (it takes ms)
+HOLD = 0.05  # seconds a part of a line of this process's waits for its end
+OWN = {"stdout": protocol.OWN_STDOUT, "stderr": protocol.OWN_STDERR}
 
 _current = None  # type: Optional[Capture]
 _tried = set()  # pids that tried to start one (once per process is enough)
@@ -51,6 +54,10 @@ class Capture:
         self.alive = True
         self.up = False  # the relay shows a status area of this process's
         self._open = {"stdout": False, "stderr": False}  # this process's unbuffered text left a line open
+        self._held = {"stdout": "", "stderr": ""}  # and the part of a line it waits with
+        self._holding = threading.Condition()
+        self._release_at = None  # type: Optional[float]
+        self._releaser = None  # type: Optional[threading.Thread]
         self._watcher = threading.Thread(target=self._watch, name="ideconsole-relay-watch", daemon=True)
         self._watcher.start()
 
@@ -79,24 +86,58 @@ class Capture:
             self.show(area)
 
     def put(self, name: str, text: str) -> None:
-        """Text of this process's own (a print while a bar is up): whole lines go to the
-        descriptor as Python would write them; a part of a line goes to the relay as this
+        """Text of this process's own, written unbuffered (PyCharm sets PYTHONUNBUFFERED)
+        while a bar is up: whole lines go to the descriptor, in one write, as a buffered stream
+        would write them; a part of a line waits for its end (print() writes its text and its
+        line end apart), at most HOLD seconds or until a flush, then goes to the relay as this
         process's, so that other writers' lines written meanwhile never land in it."""
         stream = self.stream if name == "stdout" else sys.__stderr__
         if not text or stream is None:
             return
-        if self._open[name]:
-            newline = text.find("\n") + 1
-            head, text = (text, "") if not newline else (text[:newline], text[newline:])
-            self.send(protocol.OWN_STDOUT if name == "stdout" else protocol.OWN_STDERR, head)
-            self._open[name] = not newline
-        last = text.rfind("\n") + 1
-        if last:
-            stream.write(text[:last])
-            stream.flush()
-        if last < len(text):
-            self.send(protocol.OWN_STDOUT if name == "stdout" else protocol.OWN_STDERR, text[last:])
+        with self._holding:
+            text = self._held[name] + text
+            self._held[name] = ""
+            if self._open[name]:
+                newline = text.find("\n") + 1
+                head, text = (text, "") if not newline else (text[:newline], text[newline:])
+                self.send(OWN[name], head)
+                self._open[name] = not newline
+            last = text.rfind("\n") + 1
+            if last:
+                stream.write(text[:last])
+                stream.flush()
+            if last < len(text):
+                self._held[name] = text[last:]
+                self._release_at = time.monotonic() + HOLD
+                self._hold_thread()
+                self._holding.notify()
+
+    def flush(self, name: str) -> None:
+        """A part of a line flushed (a prompt before input()) is shown at once."""
+        with self._holding:
+            self._release(name)
+
+    def _release(self, name: str) -> None:
+        if self._held[name]:
+            self.send(OWN[name], self._held[name])
+            self._held[name] = ""
             self._open[name] = True
+
+    def _hold_thread(self) -> None:
+        if self._releaser is None:
+            self._releaser = threading.Thread(target=self._releasing, name="ideconsole-held", daemon=True)
+            self._releaser.start()
+
+    def _releasing(self) -> None:
+        with self._holding:
+            while self.alive:
+                wait = None if self._release_at is None else self._release_at - time.monotonic()
+                if wait is not None and wait <= 0:
+                    self._release_at = None
+                    for name in ("stdout", "stderr"):
+                        self._release(name)
+                    continue
+                self._holding.wait(wait)
 
     def unfinished(self) -> bool:
         return False  # the relay ends other writers' lines before ours
@@ -113,7 +154,8 @@ class Capture:
             with self._send_lock:
                 for message in protocol.messages(kind, text):
                     _write_all(self._control, message)
-                    _write_all(self._ordered, self._marker)
+                    if self._ordered is not None:
+                        _write_all(self._ordered, self._marker)
         except OSError:
             self.lost()
             return False
@@ -151,10 +193,19 @@ class Capture:
             null = os.open(os.devnull, os.O_WRONLY)
             for number in targets:
                 os.dup2(null, number)
+                if number in self._saved:  # given back at the end: the null device still
+                    os.dup2(null, self._saved[number])
             os.close(null)
         except OSError:
             return
+        for fd, number in list(self._keep.items()):
+            if number in targets:  # no reader left here either: its writers meet the closed pipe
+                del self._keep[fd]
+                _close(fd)
         self.send(protocol.GONE, "both" if len(targets) == 2 else "stdout")
+        with self._send_lock:  # the channel is closed: messages go without markers from now on
+            ordered, self._ordered = self._ordered, None
+        _close(ordered)
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -171,7 +222,8 @@ class Capture:
         _current = None if _current is self else _current
         self._give_back()
         for fd in (self._control, self._ordered):
-            _close(fd)
+            if fd is not None:
+                _close(fd)
 
     def lost(self) -> None:
         """The relay went away (killed from outside, or it never came up): the descriptors go
@@ -182,6 +234,12 @@ class Capture:
             return
         self.alive = False
         _current = None if _current is self else _current
+        if self.up and 1 in self._saved:  # the relay's last drawing of the bar stays as a line
+            try:
+                _write_all(self._saved[1], b"\n")
+            except OSError:
+                pass
+            self.up = False
         self._give_back()
         if self._keep:
             threading.Thread(target=self._drain, name="ideconsole-drain", daemon=True).start()
@@ -223,7 +281,8 @@ class Capture:
         """In a forked child: the relay is its parent's."""
         self.alive = False
         for fd in [self._control, self._back, self._ordered] + list(self._keep) + list(self._saved.values()):
-            _close(fd)
+            if fd is not None:
+                _close(fd)
 
 
 def refused(console, env=None) -> Optional[str]:

@@ -238,6 +238,13 @@ class Console:
             self._settle()
             self._presenter().put(name, text)
 
+    def flush(self, name: str = "stdout") -> None:
+        """What others wrote to `name` and the presenter holds back is shown now (a prompt)."""
+        with session.LOCK:
+            presenter = self._presenter()
+            if hasattr(presenter, "flush"):
+                presenter.flush(name)
+
     # -- plumbing -----------------------------------------------------------------------
 
     def _presenter(self, start: bool = False):
@@ -317,6 +324,7 @@ class Console:
         """In a forked child (a data-loader worker): nothing of the parent's bar is drawn."""
         self._active = False
         self._final_line = None
+        self._relayed = None
         self._rows.clear()
         self._screen.forget()
 

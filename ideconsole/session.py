@@ -41,6 +41,7 @@ class StreamProxy:
             self.write(line)
 
     def flush(self) -> None:
+        self._console.flush(self._name)
         real = self._real
         if real is not None:
             try:

@@ -660,3 +660,143 @@ os.killpg(os.getpgrp(), signal.SIGTERM)  # as `timeout` does
 """, "terminal")
     assert run.finish() != 0
     assert "the child cleaned up" in run.lines(), run.lines()
+
+
+# -- descriptors mean what the script made them mean -----------------------------------------
+
+DUP2 = r"""
+import os, sys, time
+from ideconsole.progress import Progress
+bar = Progress(10)
+bar.update(1, {"loss": 0.5})
+time.sleep(0.06)
+bar.update(2, {"loss": 0.5})
+with open(sys.argv[1], "w") as file:
+    saved = os.dup(1)
+    sys.stdout.flush()
+    os.dup2(file.fileno(), 1)  # a library that sends a noisy call's output to a file
+    print("into the file")
+    sys.stdout.flush()
+    os.write(1, b"C code into the file\n")
+    os.dup2(saved, 1)
+    os.close(saved)
+print("on the console")
+bar.done({"loss": 0.5})
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_a_print_while_stdout_points_at_a_file_goes_to_the_file(where, tmp_path):
+    path = tmp_path / "noise.txt"
+    run = Run(DUP2, where, args=[str(path)])
+    assert run.finish() == 0, run.text
+    assert path.read_text() == "into the file\nC code into the file\n"
+    lines = run.lines()
+    assert lines[0] == "on the console" and lines[1].startswith("10/10") and len(lines) == 2, lines
+
+
+def test_c_level_stdout_and_stderr_keep_their_order_in_one_pipe():
+    # `PYCHARM_HOSTED=1 python train.py 2>&1 | cat`: stdout and stderr are one pipe, and stay one
+    run = Run(ORDER.replace("CLEVEL", "True"), "pycharm")
+    assert run.finish() == 0, run.text
+    written = [line for line in run.lines() if line.startswith("line ")]
+    assert written == ["line %d" % n for n in range(1, 21)], run.lines()
+
+
+KILLED_THEN_WRITES = r"""
+import os, sys, time
+from ideconsole import capture
+from ideconsole.progress import Progress
+bar = Progress(30)
+for step in range(1, 31):
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.01)
+    if step == 10:
+        relay = capture.current().process
+        relay.kill()
+        relay.wait()
+        os.write(1, b"os.write right after the relay died\n")
+        os.write(2, b"os.write to 2 right after\n")
+        print("a print right after")
+bar.done({"loss": 0.5})
+print("training went on to the end")
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_no_write_fails_when_the_relay_is_killed(where):
+    run = Run(KILLED_THEN_WRITES, where)
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    for text in ("os.write right after the relay died", "os.write to 2 right after", "a print right after"):
+        assert text in lines, (text, lines)
+    assert lines[-1] == "training went on to the end" and lines[-2].startswith("30/30"), lines
+
+
+YES = r"""
+import subprocess, sys, time
+import ideconsole
+if sys.argv[1] == "install":
+    ideconsole.install()
+subprocess.call(["yes"])  # writes until its reader goes away
+print("the script goes on after yes ended", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_a_closed_reader_stops_a_child_that_writes_forever(way, tmp_path):
+    """`PYCHARM_HOSTED=1 python train.py | head -3`, a child writing until its pipe breaks."""
+    path = tmp_path / "yes.py"
+    path.write_text(YES)
+    argv = [sys.executable] + (["-m", "ideconsole", "run"] if way == "run" else []) + [str(path), way]
+    env = dict(clean_environment(), PYCHARM_HOSTED="1", PYTHONUNBUFFERED="1",
+               IDECONSOLE_CAPTURE="0" if way == "plain" else "1")
+    head = subprocess.Popen(["head", "-3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    script = subprocess.Popen(argv, stdout=head.stdin, stderr=subprocess.PIPE, env=env)
+    head.stdin.close()
+    assert head.stdout.read() == b"y\ny\ny\n"
+    assert script.wait(timeout=TIMEOUT) == 0
+    assert script.stderr.read().decode() == "the script goes on after yes ended\n"
+
+
+LIVE_CHILD = r"""
+import subprocess, sys, time
+from ideconsole.progress import Progress
+bar = Progress(10)
+bar.update(1, {"loss": 0.5})
+time.sleep(0.06)
+bar.update(2, {"loss": 0.5})
+child = ("import sys, time\n"
+         "for percent in range(0, 101, 10):\n"
+         "    sys.stdout.write('\\rdownloading %d%%' % percent)\n"
+         "    sys.stdout.flush()\n"
+         "    if percent == 50:\n"
+         "        open(sys.argv[1], 'w').close()\n"
+         "        while not __import__('os').path.exists(sys.argv[1] + '.seen'):\n"
+         "            time.sleep(0.02)\n"
+         "    time.sleep(0.02)\n"
+         "print()\n")
+subprocess.call([sys.executable, "-c", child, sys.argv[1]])
+bar.done({"loss": 0.5})
+"""
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_a_childs_progress_line_shows_while_it_redraws(where, tmp_path):
+    half = str(tmp_path / "half")
+    run = Run(LIVE_CHILD, where, args=[half])
+    deadline = time.monotonic() + TIMEOUT
+    while not os.path.exists(half):
+        assert time.monotonic() < deadline, run.text
+        run._read(0.1)
+    time.sleep(0.3)
+    run._read(0.2)
+    now = run.lines()
+    if where == "terminal":  # a row of its own under the bar's
+        assert now[-1] == "downloading 50%" and "/10 " in now[-2], now
+    else:  # one line: the bar's, then the child's
+        assert "/10 " in now[-1] and now[-1].endswith(" \u00b7 downloading 50%"), now
+    open(half + ".seen", "w").close()
+    assert run.finish() == 0, run.text
+    lines = run.lines()
+    assert lines == ["downloading 100%", lines[-1]] and lines[-1].startswith("10/10"), lines
