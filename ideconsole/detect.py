@@ -7,6 +7,8 @@ gathering the facts is `_compat.probe()`'s job.
 """
 import codecs
 import json
+import math
+import numbers
 from typing import Mapping, NamedTuple, Optional, Tuple
 
 CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "dumb", "ci", "log")
@@ -101,6 +103,20 @@ def _positive_float(value: Optional[str]) -> Optional[float]:
     except ValueError:
         return None
     return number if number > 0 else None
+
+
+def checked_interval(value) -> Optional[float]:
+    """An interval given through the API (`Console`, `Progress`): None (the console's own), or
+    seconds, a finite number 0 or more; 0 draws every update, as Keras's `Progbar(interval=0)`.
+    Anything else raises ValueError naming it, where it is given: later it would lose lines."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        seconds = float(value)
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    raise ValueError("interval must be a number of seconds, 0 or more (0: every update), not {!r}".format(
+        value))
 
 
 def _choice(value: Optional[str], allowed: Tuple[str, ...], name: str) -> Optional[str]:
@@ -325,6 +341,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     IDECONSOLE_OTHER_RANKS; IDECONSOLE_RESIZE (one of RESIZES) says what the terminal does
     on a resize. A bad argument raises ValueError naming the allowed values; a bad
     environment value is ignored, and the profile's reasons say so."""
+    interval = checked_interval(interval)
     reasons = []
     terminal = parse_bool(env.get("TTY_COMPATIBLE"))
     terminal_why = "TTY_COMPATIBLE={}".format(env.get("TTY_COMPATIBLE"))
@@ -427,15 +444,17 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
         ignored_interval = "; IDECONSOLE_INTERVAL sets the heartbeat of logs only"
     else:
         ignored_interval = ""
-    if default_mode == "lines":
-        seconds = interval or from_env
-        interval_why = "heartbeat, from {}".format(
-            "the API" if interval else "IDECONSOLE_INTERVAL") if seconds else "heartbeat"
-        seconds = seconds or HEARTBEAT_INTERVAL
+    what = "heartbeat" if default_mode == "lines" else "redraw interval"
+    if interval is not None:
+        seconds = interval
+        interval_why = "{}, from the API{}".format(what, ": every update" if interval == 0 else "")
+    elif default_mode == "lines":
+        seconds = from_env or HEARTBEAT_INTERVAL
+        interval_why = "heartbeat, from IDECONSOLE_INTERVAL" if from_env else "heartbeat"
+        interval_why += ignored_interval
     else:
-        seconds = interval or REDRAW_INTERVAL.get(chosen, 0.1)
-        interval_why = "redraw rate {} can show".format(chosen)
-    interval_why += ignored_interval if not interval else ""
+        seconds = REDRAW_INTERVAL.get(chosen, 0.1)
+        interval_why = "redraw rate {} can show".format(chosen) + ignored_interval
     reasons.append(("interval", interval_why))
 
     shown_encoding = facts.encoding

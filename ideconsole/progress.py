@@ -7,6 +7,7 @@ import time
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 from .console import Console, get_console
+from .detect import checked_interval
 from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, progress_line, summary_line
 
 
@@ -82,7 +83,8 @@ class Progress:
                  interval: Optional[float] = None):
         self.console = console or get_console()
         # the caller's interval (Keras's Progbar(interval=...)) holds on every console, logs too
-        self.interval = self.console.interval if interval is None else max(float(interval), 0.0)
+        interval = checked_interval(interval)
+        self.interval = self.console.interval if interval is None else interval
         self.total = total if total and total > 0 else None
         self.title = title
         self.verbose = verbose

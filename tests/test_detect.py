@@ -1,4 +1,6 @@
 """Detection: one row per console, with the facts injected; no real Windows or PyCharm."""
+import re
+
 import pytest
 
 from ideconsole.detect import Facts, detect, parse_bool, process_rank
@@ -105,6 +107,21 @@ def test_overrides_by_environment_and_api():
     assert detect(PIPE, {"IDECONSOLE_INTERVAL": "5"}).interval == 5.0
     assert detect(PIPE, {}, interval=2).interval == 2.0
     assert detect(PIPE, {"IDECONSOLE_INTERVAL": "-1"}).interval == 30.0
+
+
+def test_interval_0_through_the_api_is_every_update_and_through_the_environment_ignored():
+    log = detect(PIPE, {}, interval=0)
+    assert log.interval == 0 and "every update" in dict(log.reasons)["interval"]
+    assert detect(TTY, {}, interval=0).interval == 0
+    typo = detect(PIPE, {"IDECONSOLE_INTERVAL": "0"})  # a typo in the environment never stops training
+    assert typo.interval == 30.0
+    assert "IDECONSOLE_INTERVAL='0' is not a positive number: ignored" in dict(typo.reasons)["interval"]
+
+
+@pytest.mark.parametrize("interval", [-1, float("nan"), float("inf"), "10", b"1", False])
+def test_a_bad_interval_through_the_api_raises_naming_it(interval):
+    with pytest.raises(ValueError, match=r"^interval must be .* not " + re.escape(repr(interval)) + "$"):
+        detect(PIPE, {}, interval=interval)
 
 
 def test_bad_override_through_the_api_raises_and_through_the_environment_falls_back():
