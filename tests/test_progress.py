@@ -100,3 +100,16 @@ def test_an_empty_array_as_a_metric_is_shown_as_text_without_a_warning():
         bar.done({"loss": 0.5, "per_class": numpy.array([])})
     assert not caught, [str(warning.message) for warning in caught]
     assert seen.lines()[-1].endswith("loss: 0.5000 - per_class: []")
+
+
+def test_verbose_2_writes_a_negative_value_as_every_keras_does_there():
+    """At verbose=2 Keras tests `value > 1e-3`, not its size: a negative loss (cosine
+    similarity) is written %.4e there, and %.4f at verbose=1."""
+    lines = []
+    for verbose in (1, 2):
+        seen = Screen("log")
+        bar = Progress(2, console=seen.console, verbose=verbose, clock=Clock())
+        bar.done({"loss": -0.5, "accuracy": 0.75})
+        lines.append(seen.lines()[-1])
+    assert lines[0].endswith("loss: -0.5000 - accuracy: 0.7500"), lines
+    assert lines[1].endswith("loss: -5.0000e-01 - accuracy: 0.7500"), lines
