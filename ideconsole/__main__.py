@@ -50,19 +50,25 @@ def _stream_report(name, stream) -> List[str]:
     return lines
 
 
-def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> None:
-    """A simulated training: the lines Keras would show, drawn through ideconsole."""
+def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> bool:
+    """A simulated training: the lines Keras would show, drawn through ideconsole. False
+    when it stopped because stdout went away (`| head`): a training would go on, a demo not."""
+    from .console import get_console
     from .progress import Progress
 
+    console = get_console()
     for epoch in range(epochs):
         print("Epoch {}/{}".format(epoch + 1, epochs))
-        bar = Progress(steps, title="Epoch {}/{}".format(epoch + 1, epochs))
+        bar = Progress(steps, title="Epoch {}/{}".format(epoch + 1, epochs), console=console)
         loss = 1.0 / (epoch + 1)
         for step in range(1, steps + 1):
+            if console.broken:
+                return False
             time.sleep(delay)
             loss *= 0.99
             bar.update(step, {"accuracy": 1 - loss / 2, "loss": loss})
         bar.done({"accuracy": 1 - loss / 2, "loss": loss, "val_accuracy": 1 - loss, "val_loss": loss * 1.1})
+    return not console.broken
 
 
 RUN_USAGE = "usage: python -m ideconsole run [-h] SCRIPT [ARGS...] | run -m MODULE [ARGS...]"
@@ -141,12 +147,21 @@ def _at_least(kind, least):
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "run":
+        return run(argv[1:])  # the script's own output: a closed pipe is its business, as under python
+    try:
+        status = _command(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would make Python complain
+        return status
+    except BrokenPipeError:  # `| head` has read enough
+        return _compat.exit_for_closed_pipe()
+
+
+def _command(argv: List[str]) -> int:
     if argv and argv[0] == "clean":
         from .clean import main as clean
 
         return clean(argv[1:])
-    if argv and argv[0] == "run":
-        return run(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m ideconsole", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("report", help="what ideconsole detects for this stdout, and why (the default)")
@@ -159,7 +174,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                  "(FILE, or stdin)")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.epochs, args.steps, args.delay)
+        if not demo(args.epochs, args.steps, args.delay):
+            return _compat.exit_for_closed_pipe()
     else:
         print(report())
     return 0

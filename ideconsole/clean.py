@@ -9,7 +9,7 @@ import sys
 import unicodedata
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from ._compat import discard_output
+from ._compat import exit_for_closed_pipe
 
 BLOCK = 1 << 20  # bytes asked for per read; a pipe answers with whatever has arrived
 MAX_LINE = 1 << 20  # columns of a line; a longer one wraps, so junk cannot fill memory
@@ -343,8 +343,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         clean_stream(source, out)
     except BrokenPipeError:  # `| head` has read enough
-        discard_output(sys.stdout)
-        return 1
+        return exit_for_closed_pipe()
     except KeyboardInterrupt:
         return 130
     finally:

@@ -282,6 +282,11 @@ class Console:
         return self._tty.get(name, False)
 
     @property
+    def broken(self) -> bool:
+        """The stream went away (a closed pipe or file): nothing is drawn on it any more."""
+        return self._broken
+
+    @property
     def active(self) -> bool:
         """A status line is in progress here."""
         return self._active

@@ -4,6 +4,7 @@ import fcntl
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -111,6 +112,41 @@ def test_report_names_a_bad_override():
     report = result.stdout.decode()
     assert "IDECONSOLE_CONSOLE must be one of" in report and "ignored" in report
     assert "console         log" in report
+
+
+def after_the_reader_goes_away(argv, lines, env=None):
+    """`argv | head -LINES`: the command's exit status and what it wrote to stderr, once its
+    reader has read LINES lines (0: none, gone before the command starts) and closed the pipe."""
+    read, write = os.pipe()
+    if not lines:
+        os.close(read)
+    process = subprocess.Popen(argv, stdout=write, stderr=subprocess.PIPE, env=env or clean_environment())
+    os.close(write)
+    if lines:
+        with os.fdopen(read, "rb") as reader:
+            for _ in range(lines):
+                reader.readline()
+    errors = process.stderr.read().decode("utf-8", "replace")
+    return process.wait(timeout=60), errors
+
+
+# Each reader goes away before the command writes again: the report writes at once, so its
+# reader is gone before it starts; the demo's next line is a second away, the log is 6 MB.
+@pytest.mark.parametrize("command,lines", [([], 0), (["report"], 0),
+                                          (["demo", "--steps", "4", "--delay", "0.25"], 1),
+                                          (["clean", "LOG"], 2), (["clean"], 2)],
+                         ids=["bare", "report", "demo-head-1", "clean-head-2", "clean-stdin"])
+def test_into_a_pipe_whose_reader_went_away_it_ends_quietly_as_cat_does(command, lines, tmp_path):
+    """`python -m ideconsole | head -1`, `... clean big.log | head -2`, `... demo | head -1`:
+    no traceback, no word, and the status cat has there (killed by SIGPIPE: 141 in the shell)."""
+    log = tmp_path / "big.log"
+    log.write_bytes(b"".join(b"step %d\r\x1b[1mline %d of a long log\x1b[0m\n" % (n, n) for n in range(200000)))
+    argv = [sys.executable, "-m", "ideconsole"] + [str(log) if arg == "LOG" else arg for arg in command]
+    if command == ["clean"]:
+        argv = ["sh", "-c", 'exec "$@" < "{}"'.format(log), "sh"] + argv
+    cat = after_the_reader_goes_away(["cat", str(log)], lines)
+    assert cat == (-signal.SIGPIPE, "")
+    assert after_the_reader_goes_away(argv, lines) == cat
 
 
 def test_importing_ideconsole_imports_no_tensorflow_or_keras():
