@@ -375,9 +375,9 @@ def test_the_final_lines_have_the_numbers_keras_prints_on_the_same_run(flavour, 
     if verbose == 2:
         assert ours_lines == stock_lines
     else:
-        finals = [(stock, mine) for stock, mine in zip(stock_lines, ours_lines) if "val_loss" in stock]
-        assert len(finals) == 2, (stock_lines, ours_lines)
-        for stock_line, our_line in finals:
+        finals = [[line for line in lines if "val_loss" in line] for lines in (stock_lines, ours_lines)]
+        assert len(finals[0]) == len(finals[1]) == 2, (stock_lines, ours_lines)
+        for stock_line, our_line in zip(*finals):
             assert numbers_of(our_line) == numbers_of(stock_line), (stock_line, our_line)
 
 
