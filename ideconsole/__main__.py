@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from . import __version__, _compat, session
 from .console import real_stream
-from .detect import detect
+from .detect import detect, explained_row
 
 
 def report(stream=None, terminal=None) -> str:
@@ -45,7 +45,7 @@ def _stream_report(name, stream) -> List[str]:
     lines.append(profile.explain())
     if name == "stdout":
         why = session.capture_refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
-        lines.append("{:<15} {:<16} {}".format("capture", "off" if why else "relay", why or (
+        lines.append(explained_row("capture", "off" if why else "relay", why or (
             "a relay process owns descriptors 1 and 2 while ideconsole draws")))
     return lines
 

@@ -9,6 +9,7 @@ import codecs
 import json
 import math
 import numbers
+import textwrap
 from typing import Mapping, NamedTuple, Optional, Tuple
 
 CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "dumb", "ci", "log")
@@ -71,12 +72,22 @@ class Profile(NamedTuple):
     reasons: Tuple[Tuple[str, str], ...] = ()
 
     def explain(self) -> str:
-        return "\n".join("{:<15} {:<16} {}".format(key, str(value), why)
-                         for key, value, why in self._explained())
+        return "\n".join(explained_row(key, value, why) for key, value, why in self._explained())
 
     def _explained(self):
         values = self._asdict()
         return [(key, values[key], why) for key, why in self.reasons]
+
+
+REPORT_WIDTH = 79  # `python -m ideconsole` stays inside an 80-column terminal, which never wraps it
+
+
+def explained_row(key: str, value, why: str) -> str:
+    """A row of the report: a choice, its value and why, the why wrapped at words under
+    itself (a word is cut only where it is wider than the column: a junk value of COLUMNS)."""
+    head = "{:<15} {:<16} ".format(key, str(value))
+    return "\n".join(textwrap.wrap(why, REPORT_WIDTH, initial_indent=head, subsequent_indent=" " * 33,
+                                   break_on_hyphens=False)) or head.rstrip()
 
 
 def parse_bool(value: Optional[str]) -> Optional[bool]:

@@ -245,3 +245,31 @@ def test_east_asian_locales_draw_an_ascii_bar_on_terminals(locale):
     assert not detect(TTY, {"LANG": "en_US.UTF-8", "LC_ALL": locale}).unicode
     assert detect(TTY, {"LANG": locale, "LC_ALL": "en_US.UTF-8"}).unicode
     assert detect(PIPE, {"LANG": locale, "PYCHARM_HOSTED": "1"}).unicode  # no cells there
+
+
+WORDY = {"IDECONSOLE_INTERVAL": "fast", "COLUMNS": "wide", "IDECONSOLE_OTHER_RANKS": "loud", "RANK": "3",
+         "IDECONSOLE_CONSOLE": "pycharn", "IDECONSOLE_MODE": "dots", "IDECONSOLE_RESIZE": "sideways",
+         "LANG": "zh_CN.UTF-8", "TERM_PROGRAM": "vscode"}
+
+
+@pytest.mark.parametrize("facts", [TTY, PIPE, WIN7, WIN10], ids=["tty", "pipe", "win7", "win10"])
+@pytest.mark.parametrize("env", [{}, WORDY, {"TMUX": "/tmp/tmux", "TTY_INTERACTIVE": "0"},
+                                 {"VTE_VERSION": "7600", "TF_CONFIG": '{"task": {"type": "ps"}}'}],
+                         ids=["plain", "wordy", "tmux", "vte"])
+def test_the_report_fits_80_columns_with_each_reason_wrapped_at_words_under_itself(facts, env):
+    profile = detect(facts, env)
+    lines = profile.explain().split("\n")
+    assert max(len(line) for line in lines) < 80, lines
+    rows = []
+    for line in lines:
+        if line.startswith(" "):
+            assert line.startswith(" " * 33) and line[33] != " ", line  # under the first line's reason
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    assert len(rows) == len(profile.reasons)
+    for (key, why), row in zip(profile.reasons, rows):
+        head = "{:<15} {:<16} ".format(key, str(getattr(profile, key)))
+        assert row[0].startswith(head), row
+        shown = " ".join([row[0][len(head):]] + row[1:])
+        assert shown.split() == why.split(), row  # every word whole, none cut in two

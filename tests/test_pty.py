@@ -114,6 +114,29 @@ def test_report_names_a_bad_override():
     assert "console         log" in report
 
 
+@pytest.mark.parametrize("redirected", [False, True], ids=["terminal", "redirected"])
+def test_the_report_reads_in_an_80_column_terminal(redirected, tmp_path):
+    """Every line shorter than the terminal, which would otherwise wrap it mid-word; a reason
+    longer than its column goes on under itself (capture row included, and the rows about
+    the terminal behind stderr when stdout is redirected)."""
+    env = dict(clean_environment(), IDECONSOLE_CONSOLE="cmd.exe", IDECONSOLE_INTERVAL="fast", RANK="2",
+               IDECONSOLE_OTHER_RANKS="loud")
+    report = tmp_path / "report.txt"
+    argv = [sys.executable, "-m", "ideconsole"]
+    if redirected:
+        argv = ["sh", "-c", 'exec "$@" > "{}"'.format(report), "sh"] + argv
+    shown = run_in_terminal(argv, 80, env=env)
+    text = report.read_text() if redirected else shown.replace("\r\n", "\n")
+    lines = text.rstrip("\n").split("\n")
+    assert VT(columns=80).feed_all([shown]).lines() == ([] if redirected else lines)  # nothing wrapped
+    assert max(map(len, lines)) < 80, lines
+    continued = [line for line in lines if line.startswith(" ")]
+    assert continued and all(re.match(" {33}\\S", line) for line in continued), lines
+    assert any(line.startswith("capture ") for line in lines), lines
+    if redirected:
+        assert "stderr is a terminal; a script run there would get:" in lines, lines
+
+
 def after_the_reader_goes_away(argv, lines, env=None):
     """`argv | head -LINES`: the command's exit status and what it wrote to stderr, once its
     reader has read LINES lines (0: none, gone before the command starts) and closed the pipe."""
