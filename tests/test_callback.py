@@ -411,7 +411,8 @@ def test_no_interval_loses_an_epochs_final_line(interval):
         return
     fit([Logger(console)], {"verbose": 1, "epochs": 2, "steps": 4})
     lines = LogReader().feed_all([text for _, text in writes]).lines()
-    assert [line.split(" 4/4 ")[0] for line in lines if "val_loss" in line] == ["Epoch 1/2", "Epoch 2/2"], lines
+    finals = [line.split(" 4/4 ")[0] for line in lines if "val_loss" in line]
+    assert finals == ["Epoch 1/2", "Epoch 2/2"], lines
 
 
 @pytest.mark.parametrize("interval", [-1, float("nan"), float("inf"), "x", True], ids=repr)
@@ -447,4 +448,5 @@ def test_a_progbar_draws_its_final_line_whatever_interval_keras_was_given(make_s
     bar = Progbar(3, interval=interval)
     for step in (1, 2, 3):
         bar.update(step, [("loss", 0.25)])
-    assert setup.screen().lines()[-1].startswith("3/3") and setup.screen().lines()[-1].endswith("loss: 0.2500")
+    final = setup.screen().lines()[-1]
+    assert final.startswith("3/3") and final.endswith("loss: 0.2500"), setup.screen().lines()

@@ -325,7 +325,8 @@ def replayed(logger, events, model, clock_module, monkeypatch, output=None):
     """The screen `logger` leaves when `events` are replayed on it, each at its recorded time,
     which `clock_module` reads from its `time`; it writes to `output`, or to stdout."""
     now = [events[0][0]]
-    monkeypatch.setattr(clock_module, "time", types.SimpleNamespace(time=lambda: now[0], monotonic=lambda: now[0]))
+    clock = types.SimpleNamespace(time=lambda: now[0], monotonic=lambda: now[0])
+    monkeypatch.setattr(clock_module, "time", clock)
     if output is None:
         output = io.StringIO()
         monkeypatch.setattr(sys, "stdout", output)

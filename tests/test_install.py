@@ -17,7 +17,8 @@ def extras():
 def installed_by(command, optional):
     """The distributions `pip install ".[a,b]"` asks for beyond ideconsole's own."""
     names = re.search(r'pip install "\.\[([\w,]+)\]"', command).group(1).split(",")
-    return {re.split(r"[\s;<>=!~\[]", requirement)[0].lower() for name in names for requirement in optional[name]}
+    return {re.split(r"[\s;<>=!~\[]", requirement)[0].lower()
+            for name in names for requirement in optional[name]}
 
 
 def test_the_first_readme_command_installs_tqdm_for_ideconsole_tqdm():

@@ -46,9 +46,11 @@ COMPILE_THEN_FAST = [5.0] + [0.1] * 19  # 20 steps: the first compiles
 
 @pytest.mark.parametrize("console,verbose,flavour,per_step", [
     # Keras 3 and tf_keras at verbose=1 leave the compiling first step out...
-    ("log", 1, "keras3", "100ms/step"), ("vt", 1, "keras3", "100ms/step"), ("vt", 1, "keras2", "100ms/step"),
+    ("log", 1, "keras3", "100ms/step"), ("vt", 1, "keras3", "100ms/step"),
+    ("vt", 1, "keras2", "100ms/step"),
     # ...and at verbose=2 divide the epoch's 6.9 s by its 20 steps, as standalone Keras 2.2 always does
-    ("vt", 2, "keras3", "345ms/step"), ("vt", 2, "keras2", "345ms/step"), ("vt", 1, "keras2.2", "345ms/step")])
+    ("vt", 2, "keras3", "345ms/step"), ("vt", 2, "keras2", "345ms/step"),
+    ("vt", 1, "keras2.2", "345ms/step")])
 def test_time_per_step_is_computed_as_the_keras_in_use_computes_it(console, verbose, flavour, per_step):
     seen, clock = Screen(console), Clock()
     bar = Progress(20, console=seen.console, verbose=verbose, clock=clock, flavour=flavour)

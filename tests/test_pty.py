@@ -163,7 +163,8 @@ def test_into_a_pipe_whose_reader_went_away_it_ends_quietly_as_cat_does(command,
     """`python -m ideconsole | head -1`, `... clean big.log | head -2`, `... demo | head -1`:
     no traceback, no word, and the status cat has there (killed by SIGPIPE: 141 in the shell)."""
     log = tmp_path / "big.log"
-    log.write_bytes(b"".join(b"step %d\r\x1b[1mline %d of a long log\x1b[0m\n" % (n, n) for n in range(200000)))
+    log.write_bytes(b"".join(b"step %d\r\x1b[1mline %d of a long log\x1b[0m\n" % (n, n)
+                             for n in range(200000)))
     argv = [sys.executable, "-m", "ideconsole"] + [str(log) if arg == "LOG" else arg for arg in command]
     if command == ["clean"]:
         argv = ["sh", "-c", 'exec "$@" < "{}"'.format(log), "sh"] + argv
