@@ -41,10 +41,11 @@ def clean_environment():
     return env
 
 
-def run_in_terminal(argv, columns, check=True, env=None):
-    """What a terminal `columns` wide received; with check=False, (return code, that)."""
+def run_in_terminal(argv, columns, check=True, env=None, rows=50):
+    """What a terminal `columns` wide (`rows` high) received; with check=False, (return code,
+    that)."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
                                env=env or clean_environment(), close_fds=True)
     os.close(slave)
@@ -95,6 +96,30 @@ def test_width_is_read_again_when_the_window_is_resized(first, second):
     progress = [line for line in lines if "/30" in line]
     assert len(progress) <= 4 and sum("30/30" in line for line in progress) == 2, lines
     assert not any(line.startswith(("15/30", "29/30", " 1/30")) for line in lines), lines
+
+
+MANY_BARS = r"""
+import os, sys
+from ideconsole.console import Console
+console = Console(sys.stdout)
+print("before the bars")
+for number in range(10):
+    console.status("bar %d of 10" % number, row=number, depth=number)
+sys.stdout.flush()
+os._exit(0)  # the status area as it is, not ended
+"""
+
+
+@pytest.mark.parametrize("rows", [6, 3])
+def test_more_bars_than_the_terminal_has_rows_are_counted_on_its_last(rows):
+    """Ten bars up at once (Console.status, a row each) in a terminal of 6 rows (3 rows):
+    five (two) rows at most, the last counting the bars not shown; nothing scrolled away."""
+    output = run_in_terminal([sys.executable, "-c", MANY_BARS], 80, rows=rows,
+                             env=dict(clean_environment(), IDECONSOLE_CAPTURE="0"))
+    shown = VT(columns=80, rows=rows).feed_all([output]).lines()
+    kept = rows - 2  # the last row of the terminal stays free, one shows the count
+    assert shown == ["before the bars"] + ["bar %d of 10" % n for n in range(kept)] + [
+        "... {} more".format(10 - kept)], shown
 
 
 def test_report_names_the_console_and_why():
