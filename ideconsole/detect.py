@@ -9,6 +9,7 @@ import codecs
 import json
 import math
 import numbers
+import re
 import textwrap
 from typing import Mapping, NamedTuple, Optional, Tuple
 
@@ -398,7 +399,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     locale = _locale(env)
     if chosen == "conhost-legacy":
         unicode, unicode_why = False, "the legacy console's raster font cannot draw box characters"
-    elif chosen == "vt" and locale.startswith(CJK_LANGUAGES):
+    elif chosen == "vt" and re.split("[_.@]", locale)[0] in CJK_LANGUAGES:  # "ko_KR", not "kok_IN"
         unicode, unicode_why = False, ("{}: East Asian terminals draw the bar's box characters one or two "
                                        "cells wide, as set; ASCII has one width everywhere".format(locale))
     elif _can_encode(facts.encoding, "\u2501\u2588\u2026"):
