@@ -30,7 +30,7 @@ CONTAINERS = (dict, set, list, weakref.WeakValueDictionary, weakref.WeakSet)
 
 def snapshot():
     """What ideconsole may change in this process, as it is now: its module-global state,
-    sys.stdout, sys.stderr, sys.excepthook, the import hooks, the logging handlers' streams and
+    sys.stdout, sys.stderr, sys.excepthook, its import hook, the logging handlers' streams and
     tqdm's open bars. Returns the function that puts all of it back."""
     saved = []
     for name, attributes in GLOBAL_STATE.items():
@@ -41,7 +41,8 @@ def snapshot():
                 # weak containers copied weakly: nothing is kept alive for the snapshot
                 saved.append((module, attribute, value, type(value)(value) if isinstance(value, CONTAINERS)
                               else None))
-    hooks = (sys.stdout, sys.stderr, sys.excepthook, list(sys.meta_path))
+    hooks = (sys.stdout, sys.stderr, sys.excepthook)
+    finders = list(sys.meta_path)
     handlers = [(handler, handler.stream) for handler in _stream_handlers()]
     tqdm_class = getattr(sys.modules.get("tqdm.std"), "tqdm", None)
     bars = weakref.WeakSet(getattr(tqdm_class, "_instances", ()))
@@ -54,7 +55,10 @@ def snapshot():
         if hasattr(session, "end") and getattr(session, "_current", None) is not None and not any(
                 attribute == "_current" and value is session._current for _, attribute, value, _ in saved):
             session.end()
-        sys.stdout, sys.stderr, sys.excepthook, sys.meta_path[:] = hooks
+        sys.stdout, sys.stderr, sys.excepthook = hooks
+        # ideconsole's import hook goes; those of packages imported meanwhile (six's) stay
+        sys.meta_path[:] = [finder for finder in sys.meta_path
+                            if finder in finders or not type(finder).__module__.startswith("ideconsole")]
         for handler, stream in handlers:
             handler.stream = stream
         for module, attribute, value, contents in saved:
