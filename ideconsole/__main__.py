@@ -3,14 +3,13 @@ ideconsole without editing the script; `clean [FILE]` to turn an old log into pl
 lines; `demo` to see a simulated training."""
 import argparse
 import os
-import runpy
 import sys
 import time
 import types
 import zipfile
 from typing import List, Optional
 
-from . import __version__, _compat, session
+from . import __version__, _compat, capture
 from .console import real_stream
 from .detect import detect, explained_row
 
@@ -44,7 +43,7 @@ def _stream_report(name, stream) -> List[str]:
         return lines
     lines.append(profile.explain())
     if name == "stdout":
-        why = session.capture_refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
+        why = capture.refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
         lines.append(explained_row("capture", "off" if why else "relay", why or (
             "a relay process owns descriptors 1 and 2 while ideconsole draws")))
     return lines
@@ -53,22 +52,27 @@ def _stream_report(name, stream) -> List[str]:
 def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> bool:
     """A simulated training: the lines Keras would show, drawn through ideconsole. False
     when it stopped because stdout went away (`| head`): a training would go on, a demo not."""
-    from .console import get_console
     from .progress import Progress
 
-    console = get_console()
+    # Once stdout's reader is gone, ideconsole points stdout at the null device (in this process
+    # or through the relay) and training goes on there.
+    quiet_from_the_start = _compat.null_device(sys.__stdout__)
+
+    def reader_gone():
+        return not quiet_from_the_start and _compat.null_device(sys.__stdout__)
+
     for epoch in range(epochs):
         print("Epoch {}/{}".format(epoch + 1, epochs))
-        bar = Progress(steps, title="Epoch {}/{}".format(epoch + 1, epochs), console=console)
+        bar = Progress(steps, title="Epoch {}/{}".format(epoch + 1, epochs))
         loss = 1.0 / (epoch + 1)
         for step in range(1, steps + 1):
-            if console.broken:
+            if reader_gone():
                 return False
             time.sleep(delay)
             loss *= 0.99
             bar.update(step, {"accuracy": 1 - loss / 2, "loss": loss})
         bar.done({"accuracy": 1 - loss / 2, "loss": loss, "val_accuracy": 1 - loss, "val_loss": loss * 1.1})
-    return not console.broken
+    return not reader_gone()
 
 
 RUN_USAGE = "usage: python -m ideconsole run [-h] SCRIPT [ARGS...] | run -m MODULE [ARGS...]"
@@ -99,17 +103,12 @@ def run(argv: List[str]) -> int:
         print("python -m ideconsole run: error: can't find '__main__' module in {!r}".format(
             os.path.abspath(argv[0])), file=sys.stderr)
         return 1
-    from . import install
+    from .owner import own, run_script
 
-    install()
-    if argv[0] == "-m":
-        sys.argv = argv[1:]
-        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-    else:
-        sys.argv = argv
-        script = os.path.abspath(argv[0])  # as Python 3.9+ gives __file__, whatever the cwd becomes
-        sys.path.insert(0, os.path.dirname(script))
-        runpy.run_path(script, run_name="__main__")
+    code = own(argv)
+    if code is not None:
+        return code
+    run_script(argv)
     return 0
 
 

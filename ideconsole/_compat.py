@@ -1,12 +1,13 @@
 """Every platform difference in one place: asking a stream what it is without ever
-raising, the terminal's width, and the Windows console's mode and code page.
-The rest of ideconsole reads as if there were one platform.
+raising, the terminal's width, the Windows console's mode and code page, and which
+programs started this process. The rest of ideconsole reads as if there were one platform.
 """
 import os
 import signal
 import stat
+import subprocess
 import sys
-from typing import Optional, TextIO
+from typing import Optional, TextIO, Tuple
 
 from .detect import Facts
 
@@ -106,6 +107,15 @@ def discard_output(stream) -> None:
         pass
 
 
+def null_device(stream) -> bool:
+    """Whether the descriptor behind `stream` is the null device."""
+    number = fileno(stream)
+    try:
+        return number is not None and os.path.samestat(os.fstat(number), os.stat(os.devnull))
+    except (OSError, ValueError):
+        return False
+
+
 def exit_for_closed_pipe() -> int:
     """End a command whose reader went away (`| head`) as `cat` and `grep` end there: killed by
     SIGPIPE, quietly (the shell says 141), nothing more written. Where there is no SIGPIPE
@@ -140,6 +150,114 @@ def _windows_codepage() -> Optional[int]:
     return ctypes.windll.kernel32.GetConsoleOutputCP() or None
 
 
+def stream_type(stream) -> str:
+    """The stream's class as "module.Name": IDLE's and Thonny's shells have their own."""
+    kind = type(stream)
+    return "{}.{}".format(getattr(kind, "__module__", ""), getattr(kind, "__qualname__", kind.__name__))
+
+
+def debugger() -> str:
+    """The file of the pydevd module loaded (PyCharm's debugger, or VS Code's debugpy), or ""."""
+    module = sys.modules.get("pydevd")
+    return str(getattr(module, "__file__", "") or "") if module is not None else ""
+
+
+PARENTS = 6  # enough for IDE, conda, a shell and the interpreter's own launcher
+_parents = {}  # pid -> its parents, read once (a forked child has other ones)
+
+
+def parents() -> Optional[Tuple[str, ...]]:
+    """The command lines of this process's parent, grandparent and so on (nearest first),
+    or None where they cannot be read cheaply. Read once per process."""
+    pid = os.getpid()
+    if pid not in _parents:
+        try:
+            if sys.platform.startswith("linux"):
+                found = _linux_parents(pid)
+            elif sys.platform == "darwin":
+                found = _ps_parents(pid)
+            elif sys.platform == "win32":
+                found = _windows_parents(pid)
+            else:
+                found = None
+        except Exception:  # a process gone meanwhile, /proc hidden, no ps: unknown
+            found = None
+        _parents[pid] = found
+    return _parents[pid]
+
+
+def _linux_parents(pid: int) -> Tuple[str, ...]:
+    found = []
+    for _ in range(PARENTS):
+        with open("/proc/{}/stat".format(pid), "rb") as stat_file:
+            fields = stat_file.read().rsplit(b")", 1)[1].split()
+        pid = int(fields[1])  # the field after the state is the parent's pid
+        if pid <= 0:
+            break
+        with open("/proc/{}/cmdline".format(pid), "rb") as cmdline:
+            command = cmdline.read().replace(b"\0", b" ").strip()
+        if not command:
+            with open("/proc/{}/comm".format(pid), "rb") as comm:
+                command = comm.read().strip()
+        found.append(command.decode("utf-8", "replace"))
+        if pid == 1:
+            break
+    return tuple(found)
+
+
+def _ps_parents(pid: int) -> Tuple[str, ...]:
+    """macOS has no /proc: one `ps` for every process's parent and command line."""
+    listing = subprocess.run(["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "command="],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=2).stdout
+    table = {}
+    for line in listing.decode("utf-8", "replace").splitlines():
+        fields = line.split(None, 2)
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+            table[int(fields[0])] = (int(fields[1]), fields[2] if len(fields) > 2 else "")
+    return _walk(pid, table)
+
+
+def _walk(pid: int, table) -> Tuple[str, ...]:
+    """Up the tree of {pid: (parent pid, command)}."""
+    found = []
+    while len(found) < PARENTS and pid in table:
+        pid = table[pid][0]
+        if pid not in table:
+            break
+        found.append(table[pid][1])
+    return tuple(found)
+
+
+def _windows_parents(pid: int) -> Tuple[str, ...]:
+    """Executable names from a Toolhelp snapshot (pycharm64.exe, conda.exe, python.exe)."""
+    import ctypes
+    from ctypes import wintypes
+
+    class Entry(ctypes.Structure):
+        _fields_ = [("dwSize", wintypes.DWORD), ("cntUsage", wintypes.DWORD),
+                    ("th32ProcessID", wintypes.DWORD), ("th32DefaultHeapID", ctypes.c_size_t),
+                    ("th32ModuleID", wintypes.DWORD), ("cntThreads", wintypes.DWORD),
+                    ("th32ParentProcessID", wintypes.DWORD), ("pcPriClassBase", ctypes.c_long),
+                    ("dwFlags", wintypes.DWORD), ("szExeFile", ctypes.c_wchar * 260)]
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.CreateToolhelp32Snapshot.restype = wintypes.HANDLE
+    snapshot = kernel32.CreateToolhelp32Snapshot(0x2, 0)  # TH32CS_SNAPPROCESS
+    if snapshot in (None, wintypes.HANDLE(-1).value):
+        raise OSError("no process snapshot")
+    table = {}
+    try:
+        entry = Entry()
+        entry.dwSize = ctypes.sizeof(Entry)
+        more = kernel32.Process32FirstW(snapshot, ctypes.byref(entry))
+        while more:
+            table[entry.th32ProcessID] = (entry.th32ParentProcessID, entry.szExeFile)
+            more = kernel32.Process32NextW(snapshot, ctypes.byref(entry))
+    finally:
+        kernel32.CloseHandle(snapshot)
+    return _walk(pid, table)
+
+
 def in_ipykernel(stream) -> bool:
     return "ipykernel" in sys.modules and type(stream).__name__ == "OutStream"
 
@@ -160,6 +278,8 @@ def probe(stream: Optional[TextIO]) -> Facts:
                 codepage = _windows_codepage()
             except Exception:  # ctypes missing or a console API refusing: assume legacy
                 vt = False
+    regular = not tty and is_regular_file(stream)
     return Facts(isatty=tty, encoding=encoding(stream), width=terminal_width(stream) if tty else None,
                  platform=platform, windows_version=version, vt_enabled=vt, codepage=codepage,
-                 ipykernel=in_ipykernel(stream), regular_file=not tty and is_regular_file(stream))
+                 ipykernel=in_ipykernel(stream), regular_file=regular, stream_type=stream_type(stream),
+                 parents=None if regular else parents(), debugger=debugger())

@@ -1,12 +1,7 @@
-"""The presenter: the one place that writes to the real streams.
-
-A `Console` shows one transient status line, replaces it, makes it permanent, and
-keeps everything else that is printed meanwhile (`print`, `logging`, warnings, other
-threads, stderr) intact on lines of its own above the status line. One process-wide
-lock orders all of it. Output problems (a closed or broken stream, an encoding that
-cannot show a character) end in a fallback, never in an exception for the caller.
-Where a relay owns the real streams (see `session`), the Console there presents, and this
-one hands it its operations.
+"""The status area of a stream, as callers see it: bars come and go, each a row, and what is
+shown is handed to one presenter: the `Screen` on the real streams here, or, while capture
+runs, the relay's (see `capture`), which draws the same way. One process-wide lock orders it
+all. Problems of the real streams end in a fallback, never in an exception for the caller.
 """
 import itertools
 import os
@@ -14,11 +9,11 @@ import sys
 import weakref
 from typing import Callable, Hashable, Optional, TextIO
 
-from . import _compat, area, session
-from .cells import cell_width, strip_ansi, truncate
-from .detect import Profile, detect, usable_width
+from . import _compat, area, capture, session
+from .cells import cell_width, strip_ansi
+from .detect import Profile, detect
+from .screen import Screen
 from .session import StreamProxy, real_stream
-from .strategies import strategy_for
 
 __all__ = ["Console", "StreamProxy", "get_console", "real_stream"]
 ASCII_FALLBACK = str.maketrans({"\u2501": "=", "\u2588": "#", "\u2026": "...", "\u00b7": "."})
@@ -35,7 +30,7 @@ class Console:
     `console`, `mode`, `interval` and `other_ranks` override detection, like the
     environment variables IDECONSOLE_CONSOLE, IDECONSOLE_MODE, IDECONSOLE_INTERVAL and
     IDECONSOLE_OTHER_RANKS; `profile` replaces it. `capture=False` (IDECONSOLE_CAPTURE=0)
-    keeps descriptors 1 and 2 as they are (see `session`). In a `with` block it is closed at
+    keeps descriptors 1 and 2 as they are (see `capture`). In a `with` block it is closed at
     the end: what is in progress ends and the streams are put back.
     """
 
@@ -46,28 +41,19 @@ class Console:
         self.stream = real_stream(sys.stdout if stream is None else stream)
         self.stderr = real_stream(sys.stderr if stderr is None else stderr)
         env = os.environ if env is None else env
-        self.profile = profile or detect(_compat.probe(self.stream), env, console, mode, interval,
-                                         other_ranks)
-        self._silent = self.profile.role == "quiet"   # a rank other than 0 keeps quiet
-        self._tag = "[rank {}] ".format(self.profile.rank) if self.profile.role == "log" else ""
-        self._strategy = strategy_for(self.profile.mode, self.profile.erase, self.profile.resize)
-        self._out = self._color_stream(self.stream)   # where our stdout text goes
-        self._err = self.stderr                      # where stderr text goes
+        profile = profile or detect(_compat.probe(self.stream), env, console, mode, interval, other_ranks)
+        self._silent = profile.role == "quiet"   # a rank other than 0 keeps quiet
+        self._tag = "[rank {}] ".format(profile.rank) if profile.role == "log" else ""
         self.capture = capture     # None: as IDECONSOLE_CAPTURE says, on by default
         self._tty = {"stdout": _compat.isatty(self.stream), "stderr": _compat.isatty(self.stderr)}
-        self._shown = 0            # cells of the status line now on screen (of each row, for several)
-        self._drawn_columns = None  # the terminal's columns when it was drawn
-        self._line = None          # the status line's text (or rows), to redraw it after other output
+        self._screen = Screen(self.stream, self.stderr, profile, lost=self._lost)
+        self.profile = self._screen.profile  # without colours where colorama is missing
         self._rows = {}            # bar -> area.Row, while several bars may be up (not in a log)
         self._active = False       # a status line is in progress
-        self._pending = {}         # stream name -> text after its last newline, held back
-        self._at_line_start = True  # on stdout's screen or file, as far as it passed through here
-        self._shared = self.redraws or _compat.same_file(self.stream, self.stderr)  # one screen for both
-        self._broken = self.stream is None
-        self._saved = None         # what activation replaced, to put it back
+        self._saved = None         # the proxies activation put in place, to take them back
         self._final_line = None    # see attach(): a weak reference to it
         self._retired = None       # the proxies last put back (see _deactivate)
-        self._relay_bar = False    # a status line is up in the relay that presents this console
+        self._relayed = None       # the capture this console presented through last
         for stream in (self.stream, self.stderr):
             _compat.escape_unencodable(stream)
         session.track(self)
@@ -87,18 +73,14 @@ class Console:
         """Cells a status line may take now; None when the console does not wrap. With other
         bars up on a console that shows one line, what is left for bar `row`'s line."""
         width = self.full_width()
-        if self._rows and self.redraws and not self._stacks():
+        if self._rows and self.redraws and not self._screen.stacks:
             with session.LOCK:
                 return area.room(self._rows, row, width, depth, self._cells)
         return width
 
     def full_width(self) -> Optional[int]:
         """Cells a line may take on this console now, whatever other bars are up."""
-        return self._width_at(self._columns())
-
-    def _width_at(self, columns: Optional[int]) -> Optional[int]:
-        """Cells a line may take with the terminal `columns` wide (None: not re-read)."""
-        return usable_width(self.profile.console, columns) if columns else self.profile.width
+        return self._screen.width_at(self._screen.columns())
 
     def status(self, text: str, row: Hashable = None, brief: Optional[str] = None,
                depth: Optional[int] = None) -> None:
@@ -109,31 +91,24 @@ class Console:
         terminal shows a row per bar; other consoles one line, the outer bars as their
         `brief` (default: the first word of their line); a log, each update as a line."""
         with session.LOCK:
-            if self._broken or self._silent:
+            if self._screen.broken or self._silent:
                 return
-            relayed = self._relay(start=not self._active) is not None
-            # the relay prepares its own; a list is the rows a relayed process composed
-            text = str(text) if relayed else self._prepared(text)
-            if self.redraws and not isinstance(text, list):
+            shown = self._prepare(text)
+            if self.redraws:
                 known = self._rows.get(row)
                 if known is None:
                     depth, since = area.depth_for(self._rows, depth), next(_since)
                 else:
                     depth, since = known.depth, known.since
                 if brief is not None:
-                    brief = str(brief) if relayed else self._prepare(brief)
-                self._rows[row] = area.Row(text, brief, depth, since)
+                    brief = self._prepare(brief)
+                self._rows[row] = area.Row(shown, brief, depth, since)
                 if len(self._rows) > 1:
-                    text = self._composition()
-            if relayed:
-                if self._relay_area(text):
-                    return
-                text = self._prepared(text)  # the relay is gone: drawn here from now on
-            lead = self._line_break()
+                    shown = self._composition()
+            presenter = self._presenter(start=not self._active)
             if not self._active:
                 self._activate()
-            self._emit(self._out, lead + self._draw(text))
-            self._at_line_start = not self.redraws or not self._shown  # an empty line leaves column 0
+            presenter.show(shown)
 
     def finish(self, text: Optional[str] = None, row: Hashable = None) -> None:
         """Make the status line permanent, as `text` if given (never cut to the width),
@@ -141,11 +116,12 @@ class Console:
         other bars up, bar `row`'s line goes above them and they stay."""
         with session.LOCK:
             self._settle()
+            presenter = self._presenter()
             if row is not None and not self.redraws:
                 # A log: another bar's final line is one more line; Keras's bar, if one is
                 # in progress, is not ended by it.
                 if text is not None and not self._silent:
-                    self._put("stdout", self._prepare(text) + "\n", foreign=False)
+                    presenter.say(self._prepare(text) + "\n")
                 if self._active and self._final_line is None:
                     self._deactivate()
                 return
@@ -153,43 +129,15 @@ class Console:
                 ended = self._rows.pop(row, None)
                 if ended is None and (row is not None or text is None):
                     return  # never shown here, or already ended by an interruption
-                final = text if text is not None else ended.text
-                if not self._silent and self._relayed(session.WRITE, str(final) + "\n"):
-                    if self._rows:
-                        self._relay_area(self._composition())
-                    return
-                if self._rows:
-                    self._line = self._composition()
-                self._put("stdout", (self._prepare(text) if text is not None else ended.text) + "\n",
-                          foreign=False)
+                if not self._silent:
+                    presenter.say((self._prepare(text) if text is not None else ended.text) + "\n",
+                                  area=self._composition() if self._rows else None)
                 return
             self._rows.clear()
-            if not self._silent and self._relayed(session.FINISH_AS_IS if text is None else session.FINISH,
-                                                  "" if text is None else str(text)):
-                return
-            if not self._active:
-                if text is not None and not self._silent:
-                    final = self._prepare(text)
-                    end = "" if self._wraps_at_once(self._cells(final)) else "\n"
-                    self._put("stdout", final + end, foreign=False)
-                    self._at_line_start = True
-                return
-            self._flush_pending()
-            if text is not None:
-                final = self._prepare(text)
-                cells = self._cells(final)
-                if self._shown:
-                    out = self._strategy.commit(self._shown, final, cells, self._resized())
-                else:
-                    out = final + "\n"
-                if self._wraps_at_once(cells):
-                    out = out[:-1]  # the cursor is already on the next row
-                self._emit(self._out, self._line_break() + out)
-            elif self._shown:
-                self._emit(self._out, "\n")  # the line on screen stays as it is
-            self._at_line_start = self._at_line_start or text is not None or bool(self._shown)
-            self._shown, self._line = 0, None
-            self._deactivate()
+            if not self._silent and (self._active or text is not None):
+                presenter.commit(self._prepare(text) if text is not None else None)
+            if self._active:
+                self._deactivate()
 
     def clear(self, row: Hashable = None) -> None:
         """Remove the status line (with several bars up, bar `row`'s) from the screen
@@ -197,23 +145,14 @@ class Console:
         with session.LOCK:
             if row is not None and row not in self._rows:
                 return  # never shown (in a log nothing transient is), or ended already
+            presenter = self._presenter()
             if self._rows and set(self._rows) != {row}:
-                if self._rows.pop(row, None) is not None:
-                    composition = self._composition()
-                    if self._relay_area(composition):
-                        return
-                    if self._active:
-                        self._emit(self._out, self._draw(composition))
+                if self._rows.pop(row, None) is not None and self._active:
+                    presenter.show(self._composition())
                 return
             self._rows.clear()
-            if self._relayed(session.CLEAR):
-                return
             if self._active:
-                self._flush_pending()
-                if self._shown:
-                    self._emit(self._out, self._strategy.erase(self._shown, self._resized()))
-                    self._at_line_start = True
-                self._shown, self._line = 0, None
+                presenter.erase()
                 self._deactivate()
 
     def showing(self, row: Hashable) -> bool:
@@ -228,10 +167,9 @@ class Console:
         if self._tag:
             text = "".join(self._tag + line for line in text.splitlines(True))
         with session.LOCK:
-            if self._relayed(session.WRITE, text, start=not self._active):
-                return
-            self._put("stdout", text, foreign=False)
-            if not self._active and not self._broken:
+            presenter = self._presenter(start=not self._active)
+            presenter.say(text)
+            if not self._active and not self._screen.broken:
                 self._activate()  # a header: what the script prints until the epoch ends passes here
 
     def attach(self, final_line: Optional[Callable[[], str]]) -> None:
@@ -245,8 +183,9 @@ class Console:
             session.install_excepthook()
             with session.LOCK:
                 self._settle()
-                if self._silent or self._broken or self._relay(start=not self._active):
+                if self._silent or self._screen.broken:
                     return
+                self._presenter(start=not self._active)
                 if not self._active:
                     self._activate()
 
@@ -282,11 +221,6 @@ class Console:
         return self._tty.get(name, False)
 
     @property
-    def broken(self) -> bool:
-        """The stream went away (a closed pipe or file): nothing is drawn on it any more."""
-        return self._broken
-
-    @property
     def active(self) -> bool:
         """A status line is in progress here."""
         return self._active
@@ -298,61 +232,30 @@ class Console:
         stream cannot encode are written as backslash escapes (`\\u2705`); after a broken
         pipe the text is discarded; other errors of the real stream (a closed file) reach
         the writer, as they would have without ideconsole."""
-        self._put(name, text, foreign=True)
-
-    def _put(self, name: str, text: str, foreign: bool) -> None:
         if not text:
             return
         with session.LOCK:
             self._settle()
-            if foreign and self._relayed(session.STDOUT if name == "stdout" else session.STDERR, text):
-                return
-            if not foreign:
-                self._flush_others()
-                if self._shown:
-                    self._flush_pending()  # a line someone left unfinished ends above ours
-                else:
-                    text = self._line_break() + text
-            target = self._out if name == "stdout" else self._err
-            if not (self._active and self._shown):
-                self._emit(target, text, foreign)
-                if name == "stdout" or self._shared:
-                    self._at_line_start = text.endswith("\n")
-                return
-            held = self._pending.get(name, "") + text
-            cut = held.rfind("\n") + 1
-            self._pending[name] = held[cut:]
-            if cut:
-                self._above(target, held[:cut], foreign)
-
-    def _above(self, target, lines: str, foreign: bool = True) -> None:
-        erase = self._strategy.erase(self._shown, self._resized())
-        if self.profile.erase == "none" and lines.startswith(("\n", "\r\n")):
-            # PyCharm reads the erase's "\r" and an empty line's "\n" as one "\r\n", which
-            # erases nothing: a space after the "\r" erases the bar, and the row stays blank
-            lines = " " + lines
-        if target is not self._out and self.profile.erase == "none":
-            # PyCharm: one document for both streams, read from two pipes. A lone "\r" on
-            # stdout could be read after the stderr text; in front of it, it cannot.
-            self._emit(target, erase + lines, foreign)
-        else:
-            self._emit(self._out, erase)
-            self._emit(target, lines, foreign)
-        self._shown = 0
-        self._emit(self._out, self._draw(self._line))
-
-    def _flush_pending(self) -> None:
-        for name, text in list(self._pending.items()):
-            if text:
-                self._above(self._out if name == "stdout" else self._err, text + "\n")
-        self._pending.clear()
+            self._presenter().put(name, text)
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _line_break(self) -> str:
-        """A newline to end a line someone left unfinished (`print(..., end="")`), so that
-        ours neither glues to it nor overwrites it."""
-        return "" if self._at_line_start or self._shown else "\n"
+    def _presenter(self, start: bool = False):
+        """Who draws: the relay, where capture presents this console (started here with
+        `start` where none was tried yet), else this console's own Screen. A relay that went
+        away leaves its last drawing of the area on screen: a new line goes under it."""
+        current = capture.current()
+        if current is None and start and self.capture is not False and not self._silent:
+            session.start(self)
+            current = capture.current()
+        if current is not None and current.presents(self):
+            self._relayed = current
+            return current
+        if self._relayed is not None:
+            if self._relayed.up:
+                self._screen.end_line()
+            self._relayed = None
+        return self._screen
 
     def _settle(self) -> None:
         """End the status line of a bar that was collected before its end. Checked here,
@@ -361,36 +264,8 @@ class Console:
         final_line = self._final_line
         if final_line is not None and final_line() is None:
             self._final_line = None
-            if self._active or self._relay():
+            if self._active:
                 self.finish()
-
-    def _columns(self) -> Optional[int]:
-        """The terminal's columns now, where they are re-read (a window can be resized)."""
-        if self.profile.live_width:
-            return _compat.terminal_width(self.stream)
-        return None
-
-    def _resized(self, columns: Optional[int] = None) -> Optional[int]:
-        """The terminal's columns if they changed since the line on screen was drawn: a
-        terminal that reflows has rewrapped that line since."""
-        columns = columns or self._columns()
-        if self._shown and columns and self._drawn_columns and columns != self._drawn_columns:
-            return columns
-        return None
-
-    def _draw(self, text) -> str:
-        """What replaces the line on screen with `text` (or the rows of a list), cut to the
-        width of the moment."""
-        columns = self._columns()
-        width = self._width_at(columns)
-        if isinstance(text, str):
-            text, cells = self._fit(text, width)
-        else:
-            fitted = [self._fit(line, width) for line in text]
-            text, cells = [line for line, _ in fitted], tuple(count for _, count in fitted)
-        out, self._shown = self._strategy.draw(self._shown, text, cells, self._resized(columns))
-        self._line, self._drawn_columns = text, columns
-        return out
 
     def _prepare(self, text: str) -> str:
         text = self._tag + str(text).replace("\r", "").replace("\n", " ")
@@ -403,123 +278,25 @@ class Console:
     def _cells(self, text: str) -> int:
         return cell_width(text, self.profile.ambiguous_wide)
 
-    def _fit(self, text: str, width: Optional[int]):
-        """`text` cut to `width` where the console redraws, and its cells."""
-        cells = self._cells(text)
-        if width and self.redraws and cells > width:
-            text = truncate(text, width, self.profile.ambiguous_wide)
-            cells = self._cells(text)
-        return text, cells
-
-    def _stacks(self) -> bool:
-        return getattr(self._strategy, "stacks", False)
-
     def _composition(self):
         """What the bars up now show: their rows on a VT terminal (no more than it has),
         else one line."""
-        if self._stacks():
+        if self._screen.stacks:
             rows = _compat.terminal_rows(self.stream) if len(self._rows) > 1 else None
             return area.stacked(self._rows, min(area.MAX_ROWS, max(rows - 1, 1)) if rows else area.MAX_ROWS)
         line = area.composed(self._rows)
         return line if self.profile.unicode else line.translate(ASCII_FALLBACK)
 
-    def _wraps_at_once(self, cells: int) -> bool:
-        """Whether a line of `cells` ends exactly on the last column of the legacy console,
-        which moves to the next row as soon as it is written there."""
-        width = self.full_width()
-        return bool(self.profile.console == "conhost-legacy" and width and cells
-                    and cells % (width + 1) == 0)
-
-    def _color_stream(self, stream):
-        if self.profile.color != "win32" or stream is None:
-            return stream
-        try:
-            import colorama
-
-            return colorama.AnsiToWin32(stream, convert=True, strip=True).stream
-        except Exception:  # no colorama or no console: drop the colours, keep the text
-            self.profile = self.profile._replace(color="none")
-            return stream
-
-    def _emit(self, stream, text: str, foreign: bool = False) -> None:
-        """Write and flush. Our own output never raises; someone else's is written with
-        backslash escapes for what the stream cannot encode, is discarded after a broken
-        pipe, and raises any other error of the real stream, as it would have without
-        ideconsole."""
-        if not text or stream is None:
-            return
-        try:
-            try:
-                stream.write(text)
-            except UnicodeEncodeError:
-                encoding = _compat.encoding(stream)
-                escape = "backslashreplace" if foreign else "replace"
-                stream.write(text.encode(encoding, escape).decode(encoding, "replace"))
-            stream.flush()
-        except Exception as error:
-            ours = stream is self._out
-            if ours:
-                self._broken = True
-                self._deactivate()
-            if isinstance(error, BrokenPipeError):
-                # The reader went away (`train.py | head`): training goes on, and neither
-                # later prints nor Python's flush at exit fail, on the null device.
-                broken = self.stream if ours else stream
-                # `2>&1 | head`: the other stream writes into the same closed pipe
-                for other in (self.stream, self.stderr):
-                    if other is not broken and _compat.same_file(other, broken):
-                        _compat.discard_output(other)
-                _compat.discard_output(broken)
-            elif foreign:
-                raise
-
-    def _flush_others(self) -> None:
-        """Text that others left in the streams' buffers (stderr is block-buffered in a pipe
-        before Python 3.9) belongs above what we are about to write."""
-        for stream in (self.stderr, self.stream):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-
     def _activate(self) -> None:
+        """A status line is in progress: the script's text passes here from now on. While a
+        relay presents, it sees every writer's bytes anyway: only a stream Python writes
+        through unbuffered passes here, so a line print() has begun stays apart."""
         self._active = True
-        self._flush_others()
-        self._saved = session.take_streams(self)
-
-    def _relay(self, start: bool = False):
-        """The relay session that presents this console, if any (see `session`); with
-        `start`, one is started where none was tried yet."""
-        current = session.current()
-        if current is None and start and self.capture is not False:
-            current = session.start(self)
-        return current if current is not None and current.presents(self) else None
-
-    def _relayed(self, kind: bytes, text: str = "", start: bool = False) -> bool:
-        """Hand the operation to the relay, if one presents this console. False: do it here."""
-        current = self._relay(start)
-        if current is None:
-            return False
-        try:
-            current.link.send(kind, text)
-        except OSError:  # the relay was killed: the descriptors go back, and we draw here
-            session.lost()
-            if self._relay_bar:  # the relay's last drawing of it stays as a line
-                self._emit(self._out, "\n")
-            self._relay_bar = False
-            return False
-        self._relay_bar = kind in (session.STATUS, session.ROWS) or self._relay_bar and kind not in (
-            session.FINISH, session.FINISH_AS_IS, session.CLEAR)
-        return True
-
-    def _relay_area(self, text) -> bool:
-        """Hand the status area to the relay: one line, or a VT terminal's rows (a list)."""
-        if isinstance(text, list):
-            return self._relayed(session.ROWS, "\n".join(text))
-        return self._relayed(session.STATUS, text)
-
-    def _prepared(self, text):
-        return [self._prepare(line) for line in text] if isinstance(text, list) else self._prepare(text)
+        self._screen._flush_others()
+        if capture.current() is not None and capture.current().presents(self):
+            self._saved = session.take_streams(self, handlers=False, only=_unbuffered)
+        else:
+            self._saved = session.take_streams(self)
 
     def _deactivate(self) -> None:
         self._active = False
@@ -531,12 +308,21 @@ class Console:
         self._retired = saved
         session.give_back_streams(saved)
 
+    def _lost(self, stream, error) -> None:
+        """The real stream failed for ideconsole's own drawing: nothing more is drawn, and the
+        script's streams are its own again."""
+        self._deactivate()
+
     def _after_fork(self) -> None:
         """In a forked child (a data-loader worker): nothing of the parent's bar is drawn."""
-        self._active, self._shown, self._line = False, 0, None
+        self._active = False
         self._final_line = None
-        self._pending.clear()
         self._rows.clear()
+        self._screen.forget()
+
+
+def _unbuffered(stream) -> bool:
+    return bool(getattr(stream, "write_through", False))
 
 
 def _as_shown(text: str, encoding: str) -> str:
@@ -553,12 +339,15 @@ def _as_shown(text: str, encoding: str) -> str:
 def get_console(stream: Optional[TextIO] = None, **options) -> Console:
     """The shared Console of `stream` (default: the current `sys.stdout`), so that the
     epoch header, the progress line and a direct Progbar all draw through one place.
-    Options create a new Console for that stream."""
+    Options create a new Console for that stream. For the stdout of a script that
+    `python -m ideconsole run` started, the profile is that of the console its relay draws on."""
     real = real_stream(sys.stdout if stream is None else stream)
     with session.LOCK:
         console = _consoles.get(id(real))
-        if console is None or options or console.stream is not real:
-            console = Console(real, **options)
+        joined = capture.joined_profile() if not options and real is sys.__stdout__ else None
+        if (console is None or options or console.stream is not real
+                or joined is not None and console.profile[:2] != joined[:2]):
+            console = Console(real, profile=joined, **options)
             _consoles[id(real)] = console
             # its state (where the cursor is) lives on between bars; another stream (a
             # redirect_stdout buffer, a file) is not kept once the script has dropped it and

@@ -13,7 +13,7 @@ import re
 import textwrap
 from typing import Mapping, NamedTuple, Optional, Tuple
 
-CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "dumb", "ci", "log")
+CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "thonny", "idle", "dumb", "ci", "log")
 MODES = ("cr", "backspace", "lines")
 # What a narrower window does to the status line on screen: "reflow" rewraps it onto more
 # rows, cursor at the end; "reflow-backspace" too, and a backspace climbs back over a wrapped
@@ -28,6 +28,7 @@ REDRAW_INTERVAL = {
     "conhost-legacy": 0.1,
     "pycharm": 0.2,
     "jupyter": 0.1,
+    "thonny": 0.2,
     "dumb": 0.2,
 }
 HEARTBEAT_INTERVAL = 30.0
@@ -52,6 +53,9 @@ class Facts(NamedTuple):
     codepage: Optional[int] = None       # Windows console output code page
     ipykernel: bool = False              # an ipykernel OutStream (Jupyter, Colab, Spyder)
     regular_file: bool = False           # a file on disk (`> train.log`): a log, whatever the environment
+    stream_type: str = ""                # the stream's class, "module.Name" ("idlelib.run.StdOutputFile")
+    parents: Optional[Tuple[str, ...]] = None  # command lines of the parent, grandparent...; None: unknown
+    debugger: str = ""                   # the file of the pydevd module loaded, if any
 
 
 class Profile(NamedTuple):
@@ -91,14 +95,21 @@ def explained_row(key: str, value, why: str) -> str:
                                    break_on_hyphens=False)) or head.rstrip()
 
 
-def parse_bool(value: Optional[str]) -> Optional[bool]:
-    """`1/true/yes/on` -> True, `0/false/no/off` -> False, unset or empty -> None."""
+TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
+FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
+
+
+def parse_bool(value: Optional[str], strict: bool = False) -> Optional[bool]:
+    """`1/true/yes/on` -> True, `0/false/no/off` -> False, unset or empty -> None; any other
+    word is True, or, `strict`, None (not a boolean: ignored)."""
     if value is None:
         return None
     value = value.strip().lower()
     if not value:
         return None
-    return value not in ("0", "false", "no", "off", "n", "f")
+    if value in FALSE_WORDS:
+        return False
+    return True if value in TRUE_WORDS or not strict else None
 
 
 def _positive_int(value: Optional[str]) -> Optional[int]:
@@ -155,19 +166,114 @@ def _override(value, env: Mapping[str, str], variable: str, allowed, name: str):
     return None, None
 
 
+# The IDE behind a process, by its command line: PyCharm's (and IntelliJ IDEA's, DataSpell's)
+# launcher, or the IDE's JVM started by a script (src: JetBrains/intellij-community).
+JETBRAINS_IDE = re.compile(
+    r"(?:^|[\\/])(?:pycharm|pycharm64|idea|idea64|dataspell|dataspell64)(?:\.exe|\.sh)?(?:\s|$)"
+    r"|com\.intellij\.idea\.Main|(?:PyCharm|DataSpell|IntelliJ IDEA)[^\\/]*\.app[\\/]", re.I)
+# What may stand between the IDE and the training process, passing its pipe on: `conda run`
+# (PyCharm's way to start a Conda interpreter, src: CondaPythonExec.kt) and the shells it uses.
+LAUNCHER = re.compile(
+    r"(?:^|[\\/\s])conda(?:\.exe|-script\.py)?(?:\s|$)"
+    r"|^(?:\S*[\\/])?(?:sh|bash|dash|zsh|cmd|cmd\.exe)(?:\s|$)", re.I)
+# Set by PyCharm for what it runs, Conda interpreters included: its matplotlib and display
+# support (src: JetBrains/intellij-community python/helpers, PyCharm's run configurations).
+PYCHARM_VARIABLES = ("PYCHARM_MATPLOTLIB_INTERACTIVE", "PYCHARM_MATPLOTLIB_INDEX", "PYCHARM_DISPLAY_PORT")
+PYCHARM_HELPERS = ("pycharm_matplotlib_backend", "pycharm_display")
+# What an ipykernel gives the commands a notebook cell runs (src: ipython/ipykernel
+# zmqshell.py init_environment), and the variables of the hosted notebooks.
+NOTEBOOK_VARIABLES = ("JPY_PARENT_PID", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE")
+
+
+def _ide_parent(parents: Tuple[str, ...]) -> Optional[str]:
+    """How the IDE is found among the parents, through launchers only; None when the
+    nearest other program (a script that piped its child's output) comes first."""
+    through = []
+    for command in parents:
+        if JETBRAINS_IDE.search(command):
+            words = command.split()
+            name = words[0].replace("\\", "/").rsplit("/", 1)[-1] if words else command
+            if "com.intellij.idea.Main" in command:
+                name = "its JVM (com.intellij.idea.Main)"
+            place = ("parent", "grandparent")[len(through)] if len(through) < 2 else "ancestor"
+            return "the {} process is PyCharm, {}{}".format(
+                place, name, " (through {})".format(", ".join(through)) if through else "")
+        launcher = LAUNCHER.search(command)
+        if not launcher:
+            return None
+        through.append("conda run" if "conda" in launcher.group().lower() else launcher.group().strip())
+    return None
+
+
+def _pycharm(facts: Facts, env: Mapping[str, str]) -> Optional[str]:
+    """Why this process's output goes to PyCharm, or None. Without PYCHARM_HOSTED (Conda
+    interpreters: src: CondaEnvSdkFlavor) the process tree says it; where it cannot be
+    read, what PyCharm sets does."""
+    if env.get("PYCHARM_HOSTED"):
+        return "PYCHARM_HOSTED is set"
+    if facts.parents is not None:
+        return _ide_parent(facts.parents)
+    marks = [name for name in PYCHARM_VARIABLES if env.get(name)]
+    path = env.get("PYTHONPATH", "")
+    marks += [helper + " on PYTHONPATH" for helper in PYCHARM_HELPERS if helper in path]
+    debugger = facts.debugger.replace("\\", "/")
+    if "/helpers/pydev/" in debugger or "pycharm" in debugger.lower():
+        marks.append("PyCharm's debugger")
+    if marks:
+        return "{} (the process tree is unknown)".format(", ".join(marks))
+    return None
+
+
+def _notebook_command(env: Mapping[str, str]) -> Optional[str]:
+    if env.get("TERM") != "xterm-color":
+        return None
+    for name in NOTEBOOK_VARIABLES + ("PAGER",):
+        if env.get(name) and (name != "PAGER" or env[name] == "cat"):
+            return "TERM=xterm-color and {} are what a notebook's kernel gives a command".format(
+                "PAGER=cat" if name == "PAGER" else name)
+    return None
+
+
+def _thonny(facts: Facts, env: Mapping[str, str]) -> bool:
+    """Thonny's backend replaces sys.stdout by a stream of its own (src: thonny/thonny
+    cp_back.py FakeOutputStream); its system shell, a real terminal, keeps Python's."""
+    if facts.stream_type.startswith("thonny."):
+        return True
+    own = facts.stream_type in ("", "_io.TextIOWrapper")
+    return not own and bool(env.get("THONNY_USER_DIR") or env.get("THONNY_VERSION"))
+
+
 def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
+    if facts.stream_type.startswith("idlelib."):
+        return "idle", ("IDLE's shell ({}): it shows \\r, \\b and escape codes as they are: complete lines "
+                        "only".format(facts.stream_type.rsplit(".", 1)[-1]))
+    if _thonny(facts, env):
+        return "thonny", ("Thonny's shell ({}): \\r overwrites without clearing, ESC[K and cursor "
+                          "moves are dropped".format(facts.stream_type.rsplit(".", 1)[-1] or "THONNY_* set"))
     if facts.ipykernel and not facts.isatty:
+        if any(name.startswith("SPY_") for name in env):
+            return "jupyter", ("an ipykernel stream in Spyder's console (SPY_* is set), where ESC[J "
+                               "would wipe the whole console")
         return "jupyter", "an ipykernel stream (Jupyter, Colab or Spyder)"
     where = "a file" if facts.regular_file else "a pipe"
     if facts.regular_file and not terminal:  # PYCHARM_HOSTED is inherited by `> log` children too
         return "log", "stdout is a file"
-    if env.get("PYCHARM_HOSTED") and not terminal:
-        return "pycharm", "PYCHARM_HOSTED is set and stdout is a pipe: PyCharm's run window"
+    pycharm = _pycharm(facts, env)
+    if pycharm and not terminal:
+        return "pycharm", pycharm + " and stdout is a pipe: PyCharm's run window"
+    if pycharm and facts.isatty and not facts.width and facts.platform != "win32":
+        # run.processes.with.pty: a pseudo terminal that no window ever sized (pty4j sets a
+        # size only when asked), read by the run window; JediTerm sizes its own.
+        return "pycharm", pycharm + (" and stdout is a pseudo terminal without a size: PyCharm's run window "
+                                     "(run.processes.with.pty)")
     if not terminal:
         for name in CI_VARIABLES:
             if parse_bool(env.get(name)):
                 return "ci", "{} is set and stdout is {}".format(name, where)
         return "log", "stdout is " + where
+    notebook = _notebook_command(env)
+    if notebook:
+        return "jupyter", notebook + ": its output area, not a terminal, shows the pseudo terminal's bytes"
     if env.get("INSIDE_EMACS") or env.get("TERM") == "dumb":
         return "dumb", "INSIDE_EMACS is set" if env.get("INSIDE_EMACS") else "TERM=dumb"
     if facts.platform == "win32":
@@ -184,8 +290,11 @@ def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
         if version and version[:2] <= (6, 3):
             why = "Windows {}.{} console: no virtual-terminal processing".format(*version[:2])
         return "conhost-legacy", why
-    if env.get("TERMINAL_EMULATOR") == "JetBrains-JediTerm" or env.get("PYCHARM_HOSTED"):
-        return "vt", "a JetBrains terminal (PyCharm's Terminal tab or terminal emulation)"
+    if env.get("TERMINAL_EMULATOR") == "JetBrains-JediTerm":
+        return "vt", "JetBrains' terminal (TERMINAL_EMULATOR=JetBrains-JediTerm)"
+    if pycharm:
+        return "vt", pycharm + (" and stdout is a sized pseudo terminal: PyCharm's terminal emulation "
+                                "(JediTerm)")
     if env.get("TERM_PROGRAM") == "vscode":
         return "vt", "VS Code's terminal"
     if env.get("TMUX"):
@@ -195,6 +304,8 @@ def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
 
 def _color(console: str, facts: Facts, env: Mapping[str, str]):
     native = "win32" if facts.platform == "win32" else "none"
+    if console == "idle":
+        return "none", "IDLE's shell shows escape codes as text, whatever is forced"
     if env.get("NO_COLOR"):
         return "none", "NO_COLOR is set"
     forced = None
@@ -211,7 +322,7 @@ def _color(console: str, facts: Facts, env: Mapping[str, str]):
         return "none", "legacy console profile off Windows: no escape code may be written"
     if forced:
         return "ansi", forced[1]
-    if console in ("vt", "conhost-vt", "pycharm", "jupyter"):
+    if console in ("vt", "conhost-vt", "pycharm", "jupyter", "thonny"):
         return "ansi", "{} shows SGR colours".format(console)
     if console == "dumb" and env.get("INSIDE_EMACS"):
         return "ansi", "Emacs renders SGR colours"
@@ -252,7 +363,6 @@ TRUNCATING = (
     ("TERM_PROGRAM", "vscode", "VS Code's terminal (xterm.js) leaves the cursor's line alone"),
     ("TERM_PROGRAM", "Hyper", "Hyper (xterm.js) leaves the cursor's line alone"),
     ("TERM_PROGRAM", "Tabby", "Tabby (xterm.js) leaves the cursor's line alone"),
-    ("TERMINAL_EMULATOR", "JetBrains-JediTerm", "JetBrains' terminal: unverified, kept safe"),
 )
 
 
@@ -264,7 +374,7 @@ def _marked(env: Mapping[str, str], marks):
     return None
 
 
-def _resize(console: str, env: Mapping[str, str]):
+def _resize(console: str, env: Mapping[str, str], jediterm: bool = False):
     """What a narrower window does to the status line on screen. Guessing "reflow" wrongly
     would erase a line above the bar; guessing "truncate" wrongly leaves a fragment of an
     old bar: so only terminals known to reflow get "reflow"."""
@@ -279,6 +389,9 @@ def _resize(console: str, env: Mapping[str, str]):
         return "reflow-backspace", "tmux rewraps lines on resize (TMUX is set)" + backs
     if env.get("STY"):
         return "reflow-backspace", "GNU screen rewraps lines on resize (STY is set)" + backs
+    if jediterm or env.get("TERMINAL_EMULATOR") == "JetBrains-JediTerm":
+        # src: JetBrains/jediterm ChangeWidthOperation (rewrap), JediTerminal.backspace()
+        return "reflow-backspace", "JetBrains' terminal (JediTerm) rewraps lines on resize" + backs
     term = env.get("TERM", "")
     if term.startswith(("tmux", "screen")):
         return "reflow-backspace", "TERM={}: tmux or GNU screen, both rewrap lines on resize{}".format(
@@ -367,7 +480,8 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
         why = "{} ({}{})".format(why, terminal_why, "; " + ignored if ignored else "")
     reasons.append(("console", why))
 
-    default_mode = {"conhost-legacy": "backspace", "ci": "lines", "log": "lines"}.get(chosen, "cr")
+    default_mode = {"conhost-legacy": "backspace", "ci": "lines", "log": "lines",
+                    "idle": "lines"}.get(chosen, "cr")
     mode_why = "{} redraws {}".format(chosen, {"cr": "with carriage returns",
                                                 "backspace": "reliably with backspaces",
                                                 "lines": "nothing: one line per update"}[default_mode])
@@ -412,7 +526,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     bad_columns = "" if columns or not env.get("COLUMNS", "").strip() else (
         "COLUMNS={!r} is not a positive number: ignored; ".format(env["COLUMNS"]))
     live_width = False
-    if chosen in ("pycharm", "jupyter", "ci", "log"):
+    if chosen in ("pycharm", "jupyter", "thonny", "idle", "ci", "log"):
         width, width_why = columns, ("COLUMNS={}".format(columns) if columns
                                      else "{} does not wrap lines: unbounded".format(chosen))
     elif columns:
@@ -430,7 +544,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
 
     resize, resize_why = _override(None, env, "IDECONSOLE_RESIZE", RESIZES, "resize")
     if resize is None:
-        resize, why = _resize(chosen, env)
+        resize, why = _resize(chosen, env, chosen == "vt" and _pycharm(facts, env) is not None)
         resize_why = why + ("; " + resize_why if resize_why else "")
     reasons.append(("resize", resize_why))
 

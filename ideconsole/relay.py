@@ -1,8 +1,11 @@
 """The relay: a small process that is the only writer to the real console while capture runs.
 
-The training process's descriptors 1 and 2 point at a pseudo terminal (a terminal) or at two
-pipes (PyCharm's run window) read here; its own text and bar operations come over a control
-pipe. Every writer's lines go above the status line, and the relay outlives its writers.
+Descriptors 1 and 2 of the training process point at a pseudo terminal (a terminal) or at
+pipes (PyCharm's run window, a log) read here; its bar operations come over a control pipe
+(see `protocol`). Every writer's lines go above the status area, another program's live
+progress line shows as part of it, and a program that needs the terminal (a pager, curses,
+an editor, a password prompt) gets it whole: the area is hidden and its bytes pass as they
+are until it hands the terminal back. The relay outlives its writers.
 """
 import codecs
 import io
@@ -12,68 +15,65 @@ import re
 import select
 import selectors
 import signal
-import struct
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
+from . import protocol
 from .clean import Cleaner
 from .detect import Profile
-from .session import CLEAR, FINISH, FINISH_AS_IS, ROWS, STATUS, STDERR, STDOUT, WRITE
 
-PROMPT_DELAY = 0.1  # seconds an unfinished line of another writer waits before it shows as it is
+PROMPT_DELAY = 0.1  # seconds an unfinished line of plain text waits before it shows as it is
 PROMPT_LIMIT = 4096  # characters: a longer unfinished line is no question
-START_SECONDS = 10.0  # how long the training process waits for the relay to come up
 READ_SIZE = 1 << 16  # bytes gathered from a channel before they are presented
 SETTLE_SECONDS = 0.5  # at most, for the training process's last bytes after its end
 HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
-HEADER = struct.Struct("!cI")  # message kind, payload length; one write() per message
-TEXT_STREAMS = {STDOUT: "stdout", STDERR: "stderr"}
-TEXT_PIECE = (getattr(select, "PIPE_BUF", 512) - HEADER.size) // 4  # characters: one atomic write
+MODES_EVERY = 0.05  # seconds between looks at the terminals' modes
+KEY_WAIT = 0.03  # seconds a key may sit unread on the real terminal before it goes to the pty
+SEPARATOR = " \u00b7 "  # between the bar and another program's live line on a one-line console
 
 # A line of text and colours only is passed on as written; anything else is what a terminal
 # would finally show of it (clean.Cleaner).
 _SIMPLE = re.compile(r"(?:[^\x00-\x1f\x7f-\x9f]|\t|\x1b\[[0-9;:]*m)*\r?\Z")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_ALTERNATE = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")  # the alternate screen, on and off
+_PLAIN_BYTES = re.compile(rb"[^\x00-\x09\x0b-\x1f\x7f]*\Z")
 
 
 class Line:
     """One writer's current line: its committed lines come out of `feed`, the unfinished rest
-    waits. Redraws (`\\r`, `\\b`, cursor codes) are played by the Cleaner that `python -m
-    ideconsole clean` uses; a line that grows past `LIMIT` is kept by the Cleaner alone."""
+    waits. Plain text is kept as written (a question being asked); a line that redraws (`\\r`,
+    `\\b`, cursor codes) is played on a Cleaner, the one `python -m ideconsole clean` uses, as
+    it comes, so what it shows now is known at any moment."""
 
     LIMIT = 1 << 16
 
     def __init__(self):
-        self._raw = ""  # the unfinished line as written; None once only the Cleaner has it
-        self._cleaner = Cleaner()
+        self._raw = ""  # the unfinished line as written, while it is plain text
+        self._cleaner = None  # type: Optional[Cleaner]  # the line once it redraws
 
     @property
     def open(self) -> bool:
-        return self._raw != ""
+        return self._raw != "" or self._cleaner is not None
 
     @property
     def prompt(self) -> bool:
-        """Short unfinished text and colours only: what a question looks like. A line that
-        redraws (another progress bar) is not one: it waits for its end."""
+        """Short unfinished text and colours only: what a question looks like."""
         return bool(self._raw) and len(self._raw) <= PROMPT_LIMIT and _SIMPLE.match(self._raw) is not None
+
+    @property
+    def live(self) -> str:
+        """What a line that redraws (another program's progress bar) shows now; "" otherwise."""
+        return self._cleaner.unfinished() if self._cleaner is not None else ""
 
     def feed(self, text: str) -> str:
         out = []  # type: List[str]
         start = 0
-        if self.open:  # the end of the line already begun
-            newline = text.find("\n")
-            if newline < 0:
-                self._add(text, out)
-                return "".join(out)
-            self._add(text[:newline], out)
-            out.append(self._commit())
-            start = newline + 1
-        last = text.rfind("\n")
-        if last >= start and _CONTROL.search(text, start, last) is None:
-            out.append(text[start:last + 1].replace("\r\n", "\n"))  # plain lines: as they are
-            start = last + 1
+        if not self.open:
+            last = text.rfind("\n")
+            if last >= 0 and _CONTROL.search(text, 0, last) is None:
+                out.append(text[:last + 1].replace("\r\n", "\n"))  # plain lines: as they are
+                start = last + 1
         while start < len(text):
             newline = text.find("\n", start)
             if newline < 0:
@@ -85,62 +85,158 @@ class Line:
         return "".join(out)
 
     def take(self) -> str:
-        """The unfinished line as written (or as shown, when it was too long), forgotten here."""
-        text = self._raw if self._raw is not None else self._cleaner.unfinished()
-        self._raw, self._cleaner = "", Cleaner()
+        """The unfinished line, as written (or as shown, once it redraws), forgotten here."""
+        text = self._raw if self._cleaner is None else self._cleaner.unfinished()
+        self._raw, self._cleaner = "", None
         return text
 
     def _add(self, piece: str, out: List[str]) -> None:
-        if self._raw is None:
-            out.extend(self._cleaner.feed(piece))
-            return
-        self._raw += piece
-        if len(self._raw) > self.LIMIT:
-            out.extend(self._cleaner.feed(self._raw))
-            self._raw = None
+        if self._cleaner is None:
+            if (_SIMPLE.match(piece) is not None and not self._raw.endswith("\r")
+                    and len(self._raw) + len(piece) <= self.LIMIT):
+                self._raw += piece
+                return
+            piece, self._raw, self._cleaner = self._raw + piece, "", Cleaner()
+        out.extend(self._cleaner.feed(piece))
 
     def _commit(self) -> str:
-        raw, self._raw = self._raw, ""
-        if raw is None:
-            return "".join(self._cleaner.feed("\n"))
-        if _SIMPLE.match(raw):
+        if self._cleaner is None:
+            raw, self._raw = self._raw, ""
             return (raw[:-1] if raw.endswith("\r") else raw) + "\n"
-        return "".join(self._cleaner.feed(raw + "\n"))  # a line's end leaves the Cleaner fresh
+        cleaner, self._cleaner = self._cleaner, None
+        return "".join(cleaner.feed("\n"))
+
+
+class Modes:
+    """Who has the terminal: the pseudo terminal's modes (set by a program on it), the real
+    terminal's (set by a program that reads it directly), and the alternate screen. With
+    `mirror`, a change of either terminal's modes is copied onto the other, so a program
+    that sets its modes on one and reads keys from the other (curses reading stdin) works."""
+
+    def __init__(self, pty: Optional[int], real: Optional[int], mirror: bool):
+        import termios
+
+        self._termios = termios
+        self.pty, self.real, self.mirror = pty, real, mirror
+        self.alternate = False
+        self.pty_taken = False  # a program left canonical mode (or echo) on the pseudo terminal
+        self.real_taken = False  # one did on the real terminal
+        self._pty_seen = None  # the modes last seen: the first look decides who has them
+        self._real_seen = None
+        self._real_before = None  # the real terminal's modes before a program on the pty took it
+
+    @property
+    def taken(self) -> bool:
+        return self.pty_taken or self.real_taken or self.alternate
+
+    def _get(self, fd):
+        if fd is None:
+            return None
+        try:
+            return self._termios.tcgetattr(fd)
+        except (OSError, self._termios.error):
+            return None
+
+    def _cooked(self, modes) -> bool:
+        lflag = modes[3]
+        return bool(lflag & self._termios.ICANON) and bool(lflag & self._termios.ECHO)
+
+    def _set(self, fd, modes) -> None:
+        try:
+            self._termios.tcsetattr(fd, self._termios.TCSANOW, modes)
+        except (OSError, self._termios.error):
+            pass
+
+    def look(self, foreground: bool) -> None:
+        """Read both terminals' modes; copy what a program changed onto the other where
+        mirrored (only while the real terminal is the foreground job's: never behind the
+        shell's back)."""
+        pty, real = self._get(self.pty), self._get(self.real)
+        if pty is not None and pty != self._pty_seen:
+            self._pty_seen = pty
+            self.pty_taken = not self._cooked(pty)
+            if self.mirror and real is not None and foreground:
+                if self.pty_taken and self._real_before is None:
+                    self._real_before = real
+                target = pty if self.pty_taken or self._real_before is None else self._real_before
+                self._set(self.real, target[:4] + real[4:6] + target[6:])
+                if not self.pty_taken:
+                    self._real_before = None
+                real = self._get(self.real)
+                self._real_seen = real
+        if real is not None and real != self._real_seen:
+            self._real_seen = real
+            self.real_taken = not self._cooked(real)
+            if self.mirror and pty is not None:  # its output is processed as the program asked
+                self._set(self.pty, pty[:1] + real[1:2] + pty[2:])
+                self._pty_seen = self._get(self.pty)
+        self.real_taken = self.real_taken and real is not None
+
+    def see(self, data: bytes) -> None:
+        """Follow the alternate screen in what a program writes."""
+        if b"\x1b[?" in data:
+            switches = _ALTERNATE.findall(data)
+            if switches:
+                self.alternate = switches[-1] == b"h"
+
+    def restore(self) -> None:
+        """The real terminal's modes as they were before a program on the pty took it."""
+        if self._real_before is not None and self.real is not None:
+            self._set(self.real, self._real_before)
+            self._real_before = None
 
 
 class Relay:
     """Reads the byte channels (descriptor -> "stdout"/"stderr") and the control pipe until
-    every one of them ends, and presents it all on `console` (a `Console` on the real
-    streams).
+    every writer is gone, and presents it all on `screen` (a `Screen` on the real streams).
 
-    The training process writes a `marker` to the `ordered` channel (its stdout's) right after
+    The training process writes a marker into the `ordered` channel (its stdout's) right after
     each control message; a message is handled where its marker is, so its place among the
-    bytes of that channel is exact.
+    bytes of that channel is exact. `back` is where the answers go (`protocol.ACK`, ...).
+    `terminal` is the pseudo terminal's master; `real` the real terminal, when the relay is not
+    its owner (capture started inside the training process): its modes are mirrored then, and
+    `keyboard` keys no one reads go to a program on the pty that waits for them.
     """
 
-    def __init__(self, console, control: int, channels: Dict[int, str], encoding: str,
-                 ordered: int, marker: str, terminal: Optional[int] = None, clock=time.monotonic):
-        self.console = console
+    def __init__(self, screen, control: int, channels: Dict[int, str], ordered: int, marker: bytes,
+                 back: Optional[int] = None, terminal: Optional[int] = None, real: Optional[int] = None,
+                 keyboard: Optional[int] = None, encoding: str = "utf-8", clock=time.monotonic):
+        self.screen = screen
         self._control = control  # type: Optional[int]
         self._channels = dict(channels)
         self._ordered = ordered  # type: Optional[int]
         self._marker = marker
-        self._tail = ""  # the end of the ordered channel's text, perhaps the start of a marker
-        self._terminal = terminal  # the pty master, whose size follows the real terminal's
+        self._back = back
+        self._tail = b""  # the end of the ordered channel's bytes, perhaps the start of a marker
+        self._terminal = terminal
+        self._real = real
+        self._keyboard = keyboard
         self._clock = clock
-        self._decoders = {fd: codecs.getincrementaldecoder(encoding)("surrogateescape")
-                          for fd in channels}
-        # A writer is (stream, whether it is the training process's own Python-level text): a
-        # line print() has begun never takes in a child's line written meanwhile (Python's own
-        # buffer would have held the half line back).
+        self._log = not screen.redraws
+        self._decoders = {fd: codecs.getincrementaldecoder(encoding)("surrogateescape") for fd in channels}
+        self._encoding = encoding
+        # A writer is (stream, whether it is the training process's own unbuffered text): a line
+        # print() has begun never takes in another writer's line written meanwhile.
         self._lines = {(name, own): Line() for name in ("stdout", "stderr") for own in (False, True)}
         self._since = {}  # type: Dict[tuple, float]  # writer -> when its unfinished line began
-        self._bar = None  # the training process's status line (a list: its rows)
+        self._bar = None  # type: Optional[List[str]]  # the training process's status area
+        self._shown_live = ()  # other writers' live lines shown with it
         self._passing = None  # type: Optional[str]  # the stream whose prompt is shown as it is
         self._held = []  # type: List[tuple]  # other writers' text while a prompt is shown
         self._held_size = 0
+        self._deferred = []  # type: List[tuple]  # the training process's lines while a program has the terminal
         self._buffer = bytearray()  # control messages read but not handled yet
         self._size = None
+        self._modes = None  # type: Optional[Modes]
+        if terminal is not None:
+            try:
+                self._modes = Modes(terminal, real, mirror=real is not None)
+            except ImportError:
+                pass
+        self._handed = False  # a program has the terminal: its bytes pass as they are
+        self._key_seen = 0  # keys waiting on the real terminal at the last look
+        self._next_look = 0.0
+        self.broken = False  # the real stdout's reader went away
         if sys.platform.startswith("linux"):
             self._selector = selectors.PollSelector()
         else:  # macOS's poll() does not report on terminals
@@ -149,16 +245,48 @@ class Relay:
             os.set_blocking(fd, False)
             self._selector.register(fd, selectors.EVENT_READ)
 
+    def watch(self, fd: int, handler) -> None:
+        """Call `handler(fd)` when `fd` is readable (the script's end, its owner's)."""
+        self._selector.register(fd, selectors.EVENT_READ, handler)
+
+    def unwatch(self, fd: int) -> None:
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def settle(self) -> None:
+        """Present everything the channels and the control pipe hold now (the training process
+        has ended: what it wrote is all there)."""
+        deadline = self._clock() + SETTLE_SECONDS  # a child that never stops writing
+        while self._clock() < deadline:
+            fds = [fd for fd in list(self._channels) + [self._control] if fd is not None]
+            if not fds:
+                break
+            ready = select.select(fds, [], [], 0)[0]
+            progress = False
+            for fd in ready:
+                if fd == self._control:
+                    self._read_control()
+                    progress = True
+                elif fd in self._channels:
+                    progress = self._read_channel(fd) or progress
+            if not progress:
+                break
+
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> None:
         self.follow_size()
-        while self._selector.get_map():
+        while self._channels or self._control is not None:
             for key, _ in self._selector.select(self._timeout()):
-                if key.fd == self._control:
+                if key.data is not None:
+                    key.data(key.fd)
+                elif key.fd == self._control:
                     self._read_control()
                 elif key.fd in self._channels:
                     self._read_channel(key.fd)
+            self._look()
             self._show_prompts()
         self._end()
 
@@ -179,15 +307,21 @@ class Relay:
             pass
 
     def _timeout(self) -> Optional[float]:
-        if not self._since or self._passing is not None or self._bar is None:
+        waits = []
+        if self._since and self._passing is None:
+            waits.append(min(self._since.values()) + PROMPT_DELAY)
+        if self._modes is not None:
+            waits.append(self._next_look)
+        if not waits:
             return None
-        return max(min(self._since.values()) + PROMPT_DELAY - self._clock(), 0.0)
+        return max(min(waits) - self._clock(), 0.0)
 
     def _read(self, fd: int) -> Optional[bytes]:
         """What `fd` holds now: b"" when nothing, None at its end (it is closed then). A pty
         hands out a few kB a read: what is there is gathered, so the bar is redrawn once."""
         chunks = []
-        while sum(map(len, chunks)) < READ_SIZE:
+        size = 0
+        while size < READ_SIZE:
             try:
                 data = os.read(fd, READ_SIZE)
             except BlockingIOError:
@@ -197,11 +331,21 @@ class Relay:
             if not data:
                 if chunks:
                     break  # the end is seen on the next read
-                self._selector.unregister(fd)
-                os.close(fd)
+                self._close(fd)
                 return None
             chunks.append(data)
+            size += len(data)
         return b"".join(chunks)
+
+    def _close(self, fd: int) -> None:
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
     def _read_channel(self, fd: int) -> bool:
         """Read what `fd` holds; False when it held nothing."""
@@ -209,31 +353,59 @@ class Relay:
         if data == b"":
             return False
         name = self._channels[fd]
-        text = self._decoders[fd].decode(data or b"", data is None)
-        if fd == self._terminal:
-            text = text.replace("\r\n", "\n")  # the pty's onlcr; the real terminal adds its own
         if data is None:
             del self._channels[fd]
+            data = b""
         if fd != self._ordered:
-            if text:
-                self._foreign(name, text)
+            self._bytes(fd, name, data, data == b"" and fd not in self._channels)
             return True
-        pieces = (self._tail + text).split(self._marker)
-        self._tail = ""
+        pieces = (self._tail + data).split(self._marker)
+        self._tail = b""
         for piece in pieces[:-1]:
             if piece:
-                self._foreign(name, piece)
+                self._bytes(fd, name, piece)
             self._next_message()
         last = pieces[-1]
-        if data is None:
+        if fd not in self._channels:
             self._ordered = None  # no more markers: messages are handled as they come
+            self._bytes(fd, name, last, True)
             self._handle_messages()
-        else:
-            cut = _marker_start(last, self._marker)
-            last, self._tail = last[:cut], last[cut:]
+            return True
+        cut = protocol.marker_start(last, self._marker)
+        last, self._tail = last[:cut], last[cut:]
         if last:
-            self._foreign(name, last)
+            self._bytes(fd, name, last)
         return True
+
+    def _bytes(self, fd: int, name: str, data: bytes, final: bool = False) -> None:
+        """Bytes of a channel, in the order written. Those that take the terminal (the switch to
+        the alternate screen), those written while a program has it, and those that hand it back
+        pass as they are."""
+        if self._modes is not None:
+            handed = self._handed
+            self._modes.see(data)
+            self._look(force=True, back=False)
+            if handed or self._handed:
+                self._verbatim(name, data)
+                if not self._modes.taken:
+                    self._look(force=True)
+                return
+        text = self._decoders[fd].decode(data, final)
+        if fd == self._terminal:
+            text = text.replace("\r\n", "\n")  # the pty's onlcr; the real terminal adds its own
+        if text:
+            self._foreign(name, text)
+
+    def _verbatim(self, name: str, data: bytes) -> None:
+        if not data or self.broken:
+            return
+        stream = self.screen.stream if name == "stdout" else self.screen.stderr
+        try:
+            stream.flush()
+            _write_all(stream.fileno(), data)
+        except OSError:
+            pass
+        self.screen.at_line_start = data.endswith((b"\n", b"\r"))
 
     def _read_control(self) -> None:
         data = self._read(self._control)
@@ -248,23 +420,29 @@ class Relay:
                 if not [key for key, _ in ready if key.fd in self._channels and self._read_channel(key.fd)]:
                     break
             self._handle_messages()
-            if self._bar is not None:
-                unfinished = [(writer[0], line.take()) for writer, line in self._lines.items() if line.open]
-                self._since.clear()
-                self._handle(FINISH_AS_IS, "")
-                for name, text in unfinished:  # the newest text: it goes on below the bar's line
-                    _quietly(self.console.foreign, name, text)
+            self._gone()
             return
         self._buffer += data
         if self._ordered is None:
             self._handle_messages()
 
+    def _gone(self) -> None:
+        """The training process's bar stays as a line; the newest text of other writers goes
+        on below it."""
+        if self._bar is None:
+            return
+        unfinished = [(writer[0], line.take()) for writer, line in self._lines.items() if line.open]
+        self._since.clear()
+        self._handle(protocol.KEEP, "")
+        for name, text in unfinished:
+            self._put(name, text)
+
     def _next_message(self) -> None:
         """A marker: its message was written before it, so it is in the control pipe."""
-        message = self._pop_message()
+        message = protocol.pop(self._buffer)
         while message is None and self._control is not None:
             try:
-                ready = select.select([self._control], [], [], START_SECONDS)[0]
+                ready = select.select([self._control], [], [], 10.0)[0]
             except (OSError, ValueError):
                 ready = [self._control]
             if not ready:
@@ -274,7 +452,7 @@ class Relay:
                 self._control = None
             else:
                 self._buffer += data
-            message = self._pop_message()
+            message = protocol.pop(self._buffer)
         if message is not None:
             self._drain_others()
             self._handle(*message)
@@ -286,49 +464,85 @@ class Relay:
             if not [fd for fd in list(self._channels) if fd != self._ordered and self._read_channel(fd)]:
                 return
 
-    def _pop_message(self):
-        buffer = self._buffer
-        if len(buffer) < HEADER.size:
-            return None
-        kind, size = HEADER.unpack_from(buffer)
-        end = HEADER.size + size
-        if len(buffer) < end:
-            return None
-        text = bytes(buffer[HEADER.size:end]).decode("utf-8", "surrogatepass")
-        del buffer[:end]
-        return kind, text
-
     def _handle_messages(self) -> None:
-        message = self._pop_message()
+        message = protocol.pop(self._buffer)
         while message is not None:
             self._handle(*message)
-            message = self._pop_message()
+            message = protocol.pop(self._buffer)
 
     # -- what the training process asks for ------------------------------------------------
 
     def _handle(self, kind: bytes, text: str) -> None:
-        console = self.console
-        if kind in TEXT_STREAMS:
-            self._foreign(TEXT_STREAMS[kind], text, own=True)
-        elif kind in (STATUS, ROWS):
-            self._bar = text.split("\n") if kind == ROWS else text
+        if kind == protocol.SYNC:  # the training process is about to end or exec
+            self._drain_others()
+            if self._bar is None:
+                for writer, line in self._lines.items():
+                    if line.open:
+                        self._put(writer[0], line.take())
+                self._since.clear()
+            self._answer(protocol.ACK)
+            return
+        if kind == protocol.GONE:
+            for fd, name in list(self._channels.items()):
+                if name == text or text == "both":
+                    del self._channels[fd]
+                    self._close(fd)
+            if self._ordered not in self._channels:
+                self._ordered = None
+            return
+        if kind == protocol.OWN_STDOUT or kind == protocol.OWN_STDERR:
+            self._foreign("stdout" if kind == protocol.OWN_STDOUT else "stderr", text, own=True)
+            return
+        if self._handed:
+            self._deferred.append((kind, text))
+            if kind == protocol.AREA:
+                self._bar = text.split("\n")
+            elif kind in (protocol.COMMIT, protocol.KEEP, protocol.CLEAR):
+                self._bar = None
+            return
+        screen = self.screen
+        if kind == protocol.AREA:
+            self._bar = text.split("\n")
             self.follow_size()
             if self._passing is not None:  # the training process goes on: the prompt was answered
                 self._stop_passing()
             else:
-                _quietly(console.status, self._bar)
-        elif kind in (FINISH, FINISH_AS_IS):
+                self._show()
+        elif kind in (protocol.COMMIT, protocol.KEEP):
             self._end_lines(commit=self._bar is not None)
-            if kind == FINISH_AS_IS and self._bar is not None and not console.active:
-                _quietly(console.status, self._bar)  # a prompt had hidden it
+            if kind == protocol.KEEP and self._bar is not None and not screen.up:
+                self._show()  # a prompt had hidden it
             self._bar = None
-            _quietly(console.finish, text if kind == FINISH else None)
-        elif kind == CLEAR:
+            self._shown_live = ()
+            _quietly(screen.commit, text if kind == protocol.COMMIT else None)
+        elif kind == protocol.CLEAR:
             self._end_lines(commit=False)
             self._bar = None
-            _quietly(console.clear)
-        elif kind == WRITE:  # the console ends a line another writer left unfinished first
-            _quietly(console.write, text)
+            self._shown_live = ()
+            _quietly(screen.erase)
+        elif kind == protocol.TEXT:
+            _quietly(screen.say, text)
+
+    def _answer(self, answer: bytes) -> None:
+        if self._back is None:
+            return
+        try:
+            os.write(self._back, answer)
+        except OSError:
+            _close(self._back)
+            self._back = None
+
+    def _show(self) -> None:
+        """The training process's area, with other writers' live lines, unless a prompt or a
+        program that has the terminal keeps it hidden."""
+        if self._bar is None or self._passing is not None or self._handed:
+            return
+        live = self._live() if self.screen.redraws else ()
+        self._shown_live = live
+        area = self._bar + list(live)
+        if live and not self.screen.stacks:
+            area = [SEPARATOR.join(area)]
+        _quietly(self.screen.show, area if len(area) > 1 else area[0])
 
     # -- everyone else's text ----------------------------------------------------------------
 
@@ -339,39 +553,69 @@ class Relay:
                 return
             newline = text.find("\n")
             if newline < 0:
-                _quietly(self.console.foreign, name, text)
+                self._put(name, text)
                 return
-            _quietly(self.console.foreign, name, text[:newline + 1])
+            self._put(name, text[:newline + 1])
             self._stop_passing()
             text = text[newline + 1:]
             if not text:
                 return
-        if self._bar is None:  # nothing to protect: as written, at once
-            _quietly(self.console.foreign, name, text)
-            return
         writer = (name, own)
+        if self._bar is None and not self._log:  # nothing to protect: as written, at once...
+            begun = self._lines[name, True]
+            if not own or (not begun.open and self.screen.unfinished()) or _CONTROL.search(text):
+                if own and begun.open:
+                    text = begun.take() + text
+                    self._since.pop(writer, None)
+                self._put(name, text)
+                return
+            # ...but a line print() has begun (unbuffered) lets other writers' lines go first
+            # until it ends, is flushed or has waited PROMPT_DELAY, as a buffered stdout would
+            done = begun.feed(text)
+            if done:
+                self._put(name, done)
+            if begun.open:
+                self._since.setdefault(writer, self._clock())
+            else:
+                self._since.pop(writer, None)
+            return
         if own and not self._lines[writer].open and self._lines[name, False].open:
             writer = (name, False)  # as on a terminal: print() goes on the line another writer began
         line = self._lines[writer]
         lines = line.feed(text)
         if lines:
-            _quietly(self.console.foreign, name, lines)
+            self._put(name, lines)
         if line.prompt:
             self._since.setdefault(writer, self._clock())
         else:
             self._since.pop(writer, None)
+        if self.screen.redraws and self._bar is not None and self._live() != self._shown_live:
+            self._show()
+
+    def _live(self) -> tuple:
+        """What other programs' progress lines show now (a pip download, a nested script's bar)."""
+        return tuple(line.live for line in self._lines.values() if line.live)
+
+    def _put(self, name: str, text: str) -> None:
+        try:
+            self.screen.put(name, text)
+        except Exception:  # a broken console: keep reading, so no writer ever blocks
+            pass
 
     def _show_prompts(self) -> None:
         """An unfinished line of plain text that waited PROMPT_DELAY is shown as it is, the bar
         hidden, until its writer ends it: `input()`, pdb, a question from a child process."""
-        if self._passing is not None or self._bar is None:
+        if self._passing is not None or not self._since:
             return
         now = self._clock()
         for writer, since in list(self._since.items()):
             if now - since >= PROMPT_DELAY:
                 del self._since[writer]
-                _quietly(self.console.clear)
-                _quietly(self.console.foreign, writer[0], self._lines[writer].take())
+                if self._bar is None and not self._log:
+                    self._put(writer[0], self._lines[writer].take())  # a begun line of print()'s
+                    continue
+                _quietly(self.screen.erase)
+                self._put(writer[0], self._lines[writer].take())
                 self._passing = writer[0]
                 return
 
@@ -382,11 +626,10 @@ class Relay:
             self._stop_passing()
 
     def _stop_passing(self) -> None:
-        """The bar comes back (on a line of its own: the console knows where the prompt left
+        """The bar comes back (on a line of its own: the screen knows where the prompt left
         the cursor), then what other writers wrote meanwhile."""
         self._passing = None
-        if self._bar is not None:
-            _quietly(self.console.status, self._bar)
+        self._show()
         self._release()
 
     def _release(self) -> None:
@@ -399,32 +642,105 @@ class Relay:
         they go above a bar (`commit`), as they are otherwise."""
         if self._passing is not None:
             if commit:
-                _quietly(self.console.foreign, self._passing, "\n")
+                self._put(self._passing, "\n")
             self._passing = None
         self._release()
         for writer, line in self._lines.items():
             if line.open:
                 text = line.take()
-                _quietly(self.console.foreign, writer[0], text + "\n" if commit else text)
+                self._put(writer[0], text + "\n" if commit else text)
         self._since.clear()
+
+    # -- a program that needs the terminal ------------------------------------------------------
+
+    def _look(self, force: bool = False, back: bool = True) -> None:
+        """Whether a program has taken the terminal (or, unless not `back`, handed it back); in
+        the training process's own terminal, keys nobody reads go to a program on the pty."""
+        modes = self._modes
+        if modes is None:
+            return
+        now = self._clock()
+        if not force and now < self._next_look:
+            return
+        self._next_look = now + MODES_EVERY
+        modes.look(self._foreground())
+        if modes.taken and not self._handed:
+            self._hand_over()
+        elif back and self._handed and not modes.taken:
+            self._hand_back()
+        if self._keyboard is not None and modes.pty_taken and modes.mirror:
+            self._forward_keys()
+
+    def _foreground(self) -> bool:
+        if self._real is None:
+            return False
+        try:
+            return os.tcgetpgrp(self._real) == os.getpgrp()
+        except OSError:
+            return False
+
+    def _hand_over(self) -> None:
+        """A program has the terminal: what others left unfinished is shown as it is, the
+        area is hidden, and from now on bytes pass as they are."""
+        for writer, line in self._lines.items():
+            if line.open:
+                self._put(writer[0], line.take())
+        self._since.clear()
+        self._passing = None
+        self._release()
+        _quietly(self.screen.erase)
+        self._handed = True
+
+    def _hand_back(self) -> None:
+        self._handed = False
+        self._key_seen = 0
+        if self._modes is not None:
+            self._modes.restore()
+        deferred, self._deferred = self._deferred, []
+        bar, self._bar = self._bar, None
+        for kind, text in deferred:
+            if kind not in (protocol.AREA,):
+                self._handle(kind, text)
+        self._bar = bar
+        self._show()
+
+    def _forward_keys(self) -> None:
+        """Keys that wait unread on the real terminal for KEY_WAIT are for the program on the
+        pty (a pager reads the terminal behind descriptor 2); a program reading the real
+        terminal itself (curses on stdin) takes them before that."""
+        try:
+            import fcntl
+            import struct
+            import termios
+
+            waiting = struct.unpack("i", fcntl.ioctl(self._keyboard, termios.FIONREAD, b"\0" * 4))[0]
+        except (OSError, ImportError):
+            return
+        if waiting and self._key_seen and self._foreground():
+            try:
+                os.set_blocking(self._keyboard, False)
+                data = os.read(self._keyboard, waiting)
+                os.set_blocking(self._keyboard, True)
+            except OSError:
+                data = b""
+            if data:
+                _write_all(self._terminal, data)
+            waiting = 0
+        self._key_seen = waiting
+        if waiting:
+            self._next_look = min(self._next_look, self._clock() + KEY_WAIT)
 
     def _end(self) -> None:
         """Every writer is gone (the training process too, however it ended): the bar's last
         state stays as a line, and what is left is written."""
+        if self._handed:
+            self._hand_back()
         if self._bar is not None:
-            self._handle(FINISH_AS_IS, "")
+            self._handle(protocol.KEEP, "")
         else:
             self._end_lines(commit=False)
-
-
-def _marker_start(text: str, marker: str) -> int:
-    """Where a marker cut off by the end of a read may start in `text` (len(text): none)."""
-    start = text.find(marker[0], max(len(text) - len(marker) + 1, 0))
-    while start >= 0:
-        if marker.startswith(text[start:]):
-            return start
-        start = text.find(marker[0], start + 1)
-    return len(text)
+        if self._modes is not None:
+            self._modes.restore()
 
 
 def _quietly(action, *args) -> None:
@@ -434,127 +750,10 @@ def _quietly(action, *args) -> None:
         pass
 
 
-# -- the training process's end -----------------------------------------------------------
-
-
-class Link:
-    """The training process's end of a running relay: a message over the control pipe, then
-    its marker into stdout's channel, through a descriptor of its own (so a library that points
-    descriptor 1 elsewhere for a while never sees a marker)."""
-
-    def __init__(self, process: subprocess.Popen, control: int, targets: Dict[int, int],
-                 marker: bytes):
-        self.process = process
-        self.control = control
-        self.targets = targets  # descriptor -> what to point it at (the pty slave, a pipe)
-        self.marker = marker
-        self.ordered = os.dup(targets[1])
-
-    def send(self, kind: bytes, text: str = "") -> None:
-        """Text is sent in pieces a pipe takes in one piece (all or nothing, even when Ctrl-C
-        interrupts), so the control pipe never holds half a message."""
-        pieces = [text]
-        if kind in (STDOUT, STDERR, WRITE) and len(text) > TEXT_PIECE:
-            pieces = [text[start:start + TEXT_PIECE] for start in range(0, len(text), TEXT_PIECE)]
-        for piece in pieces:
-            data = piece.encode("utf-8", "surrogatepass")
-            _write_all(self.control, HEADER.pack(kind, len(data)) + data)
-            _write_all(self.ordered, self.marker)
-
-    def forget(self) -> None:
-        """In a forked child: the link is its parent's."""
-        _close(self.control)
-        _close(self.ordered)
-
-    def close(self, seconds: float) -> bool:
-        """End the control pipe and wait, `seconds` at most, for the relay to write what is
-        left; False when it is still running (a child process still holds the descriptors)."""
-        self.forget()
-        try:
-            self.process.wait(seconds)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
-
-def start(profile: Profile, encoding: str, terminal: bool, stderr: bool) -> Optional[Link]:
-    """Start a relay that writes to this process's descriptors 1 and 2 as they are now. For
-    a `terminal`, descriptor 1 (and 2, with `stderr`) is to point at a pseudo terminal of the
-    same size and modes; otherwise at a pipe each. None when the relay cannot start."""
-    opened = []  # type: List[int]
-    marker = "\x1b_{}\x1b\\".format(int.from_bytes(os.urandom(8), "big"))  # an APC: no terminal shows it
-    try:
-        control_read, control = os.pipe()
-        ready_read, ready = os.pipe()
-        opened += [control_read, control, ready_read, ready]
-        args = ["--control", str(control_read), "--ready", str(ready), "--encoding", encoding,
-                "--marker", marker, "--profile", json.dumps(dict(profile._asdict(), reasons=()))]
-        keep = [control_read, ready]
-        if terminal:
-            master, slave = os.openpty()
-            opened += [master, slave]
-            _copy_terminal(1, slave)
-            args += ["--terminal", str(master)]
-            keep.append(master)
-            targets = {1: slave, 2: slave} if stderr else {1: slave}
-        else:
-            out_read, out_write = os.pipe()
-            opened += [out_read, out_write]
-            args += ["--stdout", str(out_read)]
-            keep.append(out_read)
-            targets = {1: out_write}
-            if stderr:
-                err_read, err_write = os.pipe()
-                opened += [err_read, err_write]
-                args += ["--stderr", str(err_read)]
-                keep.append(err_read)
-                targets[2] = err_write
-        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        code = "import sys; sys.path.insert(0, {!r}); from ideconsole.relay import main; sys.exit(main())"
-        process = subprocess.Popen([sys.executable, "-E", "-S", "-c", code.format(package)] + args,
-                                   stdin=subprocess.DEVNULL, pass_fds=keep, close_fds=True)
-    except (OSError, ValueError, subprocess.SubprocessError):
-        for fd in opened:
-            _close(fd)
-        return None
-    for fd in keep:
-        _close(fd)
-    try:
-        answer = os.read(ready_read, 1) if select.select([ready_read], [], [], START_SECONDS)[0] else b""
-    except OSError:
-        answer = b""
-    _close(ready_read)
-    if answer == b"1":  # otherwise it failed to start, or is too slow to trust with the console
-        try:
-            return Link(process, control, targets, marker.encode("ascii"))
-        except OSError:
-            pass
-    process.kill()
-    process.wait()
-    for fd in [control] + sorted(set(targets.values())):
-        _close(fd)
-    return None
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _copy_terminal(real: int, slave: int) -> None:
-    """The pseudo terminal looks like the real one to whoever asks: size and modes."""
-    import fcntl
-    import termios
-
-    try:
-        termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(real))
-    except (OSError, termios.error):
-        pass
-    try:
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, fcntl.ioctl(real, termios.TIOCGWINSZ, b"\0" * 8))
-    except OSError:
-        pass
 
 
 def _close(fd: int) -> None:
@@ -568,39 +767,62 @@ def _close(fd: int) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from .console import Console
+    from .screen import Screen
 
     argv = sys.argv[1:] if argv is None else argv
     options = dict(zip(argv[::2], argv[1::2]))
     # Ctrl-C, Ctrl-Z, a hang-up and `timeout`'s SIGTERM reach the whole process group: the
     # training process and its children decide; the relay goes on until its writers are gone.
-    for name in ("SIGINT", "SIGTSTP", "SIGQUIT", "SIGTERM", "SIGHUP"):
+    inherited = {}
+    for name in ("SIGINT", "SIGTSTP", "SIGQUIT", "SIGTERM", "SIGHUP", "SIGTTOU", "SIGTTIN"):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
+            inherited[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
     encoding = options["--encoding"]
-    fields = json.loads(options["--profile"])
-    profile = Profile(**dict(fields, reasons=()))
+    profile = Profile(**dict(json.loads(options["--profile"]), reasons=()))
+    # Where `run` owns the terminal, it is in raw mode: a line ends with "\r\n" there.
+    newline = "\r\n" if "--spawn" in options and "--terminal" in options else None
     streams = [io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w", closefd=False)), encoding=encoding,
-                                errors="surrogateescape", write_through=True) for fd in (1, 2)]
-    console = Console(streams[0], profile=profile, stderr=streams[1], capture=False)
-    channels = {}
-    terminal = None
-    if "--terminal" in options:
-        terminal = int(options["--terminal"])
-        channels[terminal] = "stdout"
-    for name in ("stdout", "stderr"):
-        if "--" + name in options:
-            channels[int(options["--" + name])] = name
-    ordered = terminal if terminal is not None else int(options["--stdout"])
-    relay = Relay(console, int(options["--control"]), channels, encoding, ordered, options["--marker"],
-                  terminal)
-    if terminal is not None and hasattr(signal, "SIGWINCH"):
+                                errors="surrogateescape", write_through=True, newline=newline)
+               for fd in (1, 2)]
+    relay = None
+
+    def lost(stream, error) -> None:
+        if isinstance(error, BrokenPipeError) and relay is not None:
+            relay.broken = True
+            relay._answer(protocol.BROKEN)
+
+    screen = Screen(streams[0], profile=profile, stderr=streams[1], lost=lost)
+    script = None
+    terminal = int(options["--terminal"]) if "--terminal" in options else None
+    if "--spawn" in options:
+        from .owner import Script
+
+        marker = protocol.new_marker()
+        script = Script(options, inherited, options["--profile"], marker)
+        control, back, channels, ordered = script.control, script.back, script.channels, script.ordered
+    else:
+        marker = options["--marker"].encode("latin-1")
+        control, back = int(options["--control"]), int(options["--back"])
+        channels = {terminal: "stdout"} if terminal is not None else {}
+        for name in ("stdout", "stderr"):
+            if "--" + name in options:
+                channels[int(options["--" + name])] = name
+        ordered = terminal if terminal is not None else int(options["--stdout"])
+    # Started inside the training process: the real terminal is not the relay's to own, its
+    # modes are mirrored and keys no one reads go to a program on the pty.
+    mirror = terminal is not None and "--mirror" in options
+    real = 1 if mirror and os.isatty(1) else None
+    keyboard = 0 if real is not None and os.isatty(0) else None
+    relay = Relay(screen, control, channels, ordered, marker, back=back, terminal=terminal, real=real,
+                  keyboard=keyboard, encoding=encoding)
+    if script is not None:
+        script.attach(relay)
+    elif terminal is not None and hasattr(signal, "SIGWINCH"):
         signal.signal(signal.SIGWINCH, relay.follow_size)
         signal.siginterrupt(signal.SIGWINCH, False)
-    ready = int(options["--ready"])
-    os.write(ready, b"1")
-    os.close(ready)
     relay.run()
+    if script is not None:
+        script.finish()
     return 0
 
 

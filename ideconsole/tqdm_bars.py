@@ -13,7 +13,7 @@ from .cells import cell_width
 from .console import Console, get_console, real_stream
 
 STOCK = ("display", "clear", "close", "write")  # tqdm's own, kept as _stock_<name>
-SHARED_DOCUMENT = ("pycharm", "jupyter")  # both streams shown in one place, even as two pipes
+SHARED_DOCUMENT = ("pycharm", "jupyter", "thonny", "idle")  # both streams shown in one place
 _PID = os.getpid()
 _BAR_AFTER_LEFT = re.compile(r"\{l_bar\}\{bar(?::[^}]*)?\}\|?")  # "{l_bar}{bar}|": "desc: 40%|####|"
 _BAR = re.compile(r"\{bar(?::[^}]*)?\}")

@@ -17,11 +17,13 @@ from ideconsole.console import Console  # noqa: E402
 from ideconsole.detect import Facts, detect  # noqa: E402
 
 # ideconsole's module-global state, by module: what a test can leave behind for the next (a
-# console with a bar up, a session, patched classes, a tried start). A name a later version
-# lacks is skipped: the reset covers what there is.
+# console with a bar up, a capture, patched classes, a tried start). A module or name that a
+# version lacks is skipped: the reset covers what there is. A module's `_current` that the test
+# changed is ended with the module's `end()` first.
 GLOBAL_STATE = {
     "ideconsole.console": ("_consoles", "_kept_consoles"),
     "ideconsole.session": ("_current", "_retired", "_tried", "_live", "_cell_hooks", "_before_close"),
+    "ideconsole.capture": ("_current", "_tried"),
     "ideconsole.patch": ("_patched",),
     "ideconsole.callback": ("_absl_console",),
 }
@@ -34,7 +36,10 @@ def snapshot():
     tqdm's open bars. Returns the function that puts all of it back."""
     saved = []
     for name, attributes in GLOBAL_STATE.items():
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
         for attribute in attributes:
             if hasattr(module, attribute):
                 value = getattr(module, attribute)
@@ -51,10 +56,9 @@ def snapshot():
         patch = sys.modules["ideconsole.patch"]
         if getattr(patch, "_patched", None) and hasattr(patch, "uninstall"):
             patch.uninstall()  # the classes themselves, tqdm's bars up included, go back first
-        session = sys.modules["ideconsole.session"]
-        if hasattr(session, "end") and getattr(session, "_current", None) is not None and not any(
-                attribute == "_current" and value is session._current for _, attribute, value, _ in saved):
-            session.end()
+        for module, attribute, value, _ in saved:
+            if attribute == "_current" and getattr(module, attribute) not in (None, value):
+                getattr(module, "end", lambda: None)()
         sys.stdout, sys.stderr, sys.excepthook = hooks
         # ideconsole's import hook goes; those of packages imported meanwhile (six's) stay
         sys.meta_path[:] = [finder for finder in sys.meta_path

@@ -11,6 +11,13 @@ WIN7 = Facts(isatty=True, width=80, platform="win32", windows_version=(6, 1, 760
              vt_enabled=False, codepage=437, encoding="utf-8")
 WIN10 = WIN7._replace(windows_version=(10, 0, 19045), vt_enabled=True)
 
+IDLE = "idlelib.run.StdOutputFile"
+THONNY = "thonny.plugins.cpython_backend.cp_back.FakeOutputStream"
+CONDA_PYCHARM = {"PYCHARM_MATPLOTLIB_INTERACTIVE": "true", "PYCHARM_MATPLOTLIB_INDEX": "0",
+                 "PYCHARM_DISPLAY_PORT": "63342", "PYTHONUNBUFFERED": "1"}
+NOTEBOOK_COMMAND = {"TERM": "xterm-color", "CLICOLOR": "1", "FORCE_COLOR": "1", "PAGER": "cat",
+                    "JPY_PARENT_PID": "4242"}
+
 # facts, environment -> console, mode, colour, unicode, width
 TABLE = [
     ("vt terminal", TTY, {"TERM": "xterm-256color"}, "vt", "cr", "ansi", True, 99),
@@ -35,6 +42,56 @@ TABLE = [
     ("generic ci", PIPE, {"CI": "1"}, "ci", "lines", "none", True, None),
     ("ci=false is not ci", PIPE, {"CI": "false"}, "log", "lines", "none", True, None),
     ("log file", PIPE, {}, "log", "lines", "none", True, None),
+    ("pycharm, conda: parent is the IDE", PIPE._replace(parents=("/opt/pycharm/bin/pycharm64", "init")),
+     CONDA_PYCHARM, "pycharm", "cr", "ansi", True, None),
+    ("pycharm, conda run between", PIPE._replace(parents=(
+        "/opt/conda/bin/python /opt/conda/bin/conda run -p /envs/tf --no-capture-output python train.py",
+        "C:\\Program Files\\JetBrains\\PyCharm\\bin\\pycharm64.exe")), CONDA_PYCHARM,
+     "pycharm", "cr", "ansi", True, None),
+    ("pycharm, its JVM as parent", PIPE._replace(parents=(
+        "/opt/pycharm/jbr/bin/java -Xmx2g -classpath lib/app.jar com.intellij.idea.Main",)), {},
+     "pycharm", "cr", "ansi", True, None),
+    ("pycharm on macOS", PIPE._replace(parents=("/Applications/PyCharm CE.app/Contents/MacOS/pycharm",)), {},
+     "pycharm", "cr", "ansi", True, None),
+    ("a pipe that inherited pycharm's variables", PIPE._replace(parents=("python train.py", "pycharm64")),
+     CONDA_PYCHARM, "log", "lines", "none", True, None),
+    ("pycharm's variables, tree unknown", PIPE, CONDA_PYCHARM, "pycharm", "cr", "ansi", True, None),
+    ("pycharm's helpers on PYTHONPATH, tree unknown", PIPE,
+     {"PYTHONPATH": "/opt/pycharm/helpers/pycharm_display"}, "pycharm", "cr", "ansi", True, None),
+    ("pycharm's debugger, tree unknown",
+     PIPE._replace(debugger="/opt/pycharm/plugins/python/helpers/pydev/pydevd.py"),
+     {}, "pycharm", "cr", "ansi", True, None),
+    ("vs code's debugger is not pycharm", PIPE._replace(
+        debugger="/home/u/.vscode/extensions/ms-python.debugpy/bundled/libs/debugpy/_vendored/pydevd/pydevd.py"),
+     {"VSCODE_PID": "1"}, "log", "lines", "none", True, None),
+    ("pycharm pty mode", Facts(isatty=True, width=None), {"PYCHARM_HOSTED": "1", "TERM": "xterm-256color"},
+     "pycharm", "cr", "ansi", True, None),
+    ("pycharm pty mode, conda", Facts(isatty=True, width=None, parents=("pycharm64",)), CONDA_PYCHARM,
+     "pycharm", "cr", "ansi", True, None),
+    ("pycharm terminal emulation, conda", TTY._replace(parents=("pycharm64",)), {"TERM": "xterm-256color"},
+     "vt", "cr", "ansi", True, 99),
+    ("a file that inherited pycharm's variables", PIPE._replace(regular_file=True, parents=("pycharm64",)),
+     CONDA_PYCHARM, "log", "lines", "none", True, None),
+    ("idle", Facts(isatty=True, stream_type=IDLE), {"FORCE_COLOR": "1"},
+     "idle", "lines", "none", True, None),
+    ("idle on python 3.6", Facts(isatty=True, stream_type="idlelib.run.PseudoOutputFile"), {},
+     "idle", "lines", "none", True, None),
+    ("thonny", Facts(isatty=True, stream_type=THONNY), {},
+     "thonny", "cr", "ansi", True, None),
+    ("thonny outside tty mode", Facts(stream_type=THONNY), {},
+     "thonny", "cr", "ansi", True, None),
+    ("thonny by its variables", Facts(isatty=True, stream_type="cp_back.FakeOutputStream"),
+     {"THONNY_USER_DIR": "/home/u/.config/Thonny"}, "thonny", "cr", "ansi", True, None),
+    ("thonny's system shell is a terminal", TTY._replace(stream_type="_io.TextIOWrapper"),
+     {"THONNY_USER_DIR": "/home/u/.config/Thonny"}, "vt", "cr", "ansi", True, 99),
+    ("a notebook cell's command", Facts(isatty=True, width=80), NOTEBOOK_COMMAND,
+     "jupyter", "cr", "ansi", True, None),
+    ("colab's cell command", Facts(isatty=True, width=80), {"TERM": "xterm-color", "COLAB_RELEASE_TAG": "x"},
+     "jupyter", "cr", "ansi", True, None),
+    ("spyder", Facts(ipykernel=True), {"SPY_UMR_ENABLED": "True", "TERM": "xterm-color"},
+     "jupyter", "cr", "ansi", True, None),
+    ("vs code debug console", PIPE, {"VSCODE_PID": "1", "PYTHONUNBUFFERED": "1"},
+     "log", "lines", "none", True, None),
     ("cp1252 log file", PIPE._replace(encoding="cp1252"), {}, "log", "lines", "none", False, None),
 ]
 
@@ -210,6 +267,9 @@ RESIZE_TABLE = [
     ("GNOME Terminal", {"VTE_VERSION": "7200", "TERM": "xterm-256color"}, "reflow"),
     ("old VTE", {"VTE_VERSION": "3803"}, "truncate"),
     ("kitty", {"KITTY_WINDOW_ID": "1", "TERM": "xterm-kitty"}, "reflow"),
+    ("PyCharm's Terminal tab", {"TERMINAL_EMULATOR": "JetBrains-JediTerm", "TERM": "xterm-256color"},
+     "reflow-backspace"),
+    ("PyCharm's terminal emulation", {"PYCHARM_HOSTED": "1", "TERM": "xterm-256color"}, "reflow-backspace"),
     ("kitty over ssh", {"TERM": "xterm-kitty"}, "reflow"),
     ("iTerm2", {"TERM_PROGRAM": "iTerm.app"}, "reflow"),
     ("Windows Terminal in WSL", {"WT_SESSION": "x"}, "reflow"),
@@ -320,3 +380,21 @@ def test_the_ascii_bar_is_for_east_asian_languages_only(locale, unicode):
                                            (949, True), (950, True)])
 def test_ambiguous_characters_are_wide_on_east_asian_code_pages(codepage, wide):
     assert detect(WIN7._replace(codepage=codepage), {}).ambiguous_wide == wide
+
+
+def test_the_report_says_how_pycharm_was_found():
+    tree = ("python -m conda run -n tf python train.py", "pycharm64")
+    conda = dict(detect(PIPE._replace(parents=tree), {}).reasons)
+    assert "the grandparent process is PyCharm, pycharm64 (through conda run)" in conda["console"]
+    inherited = dict(detect(PIPE._replace(parents=("python train.py", "pycharm64")), CONDA_PYCHARM).reasons)
+    assert inherited["console"].startswith("stdout is a pipe")
+    pty_mode = dict(detect(Facts(isatty=True), {"PYCHARM_HOSTED": "1"}).reasons)
+    assert "run.processes.with.pty" in pty_mode["console"]
+
+
+def test_idle_never_gets_colour_and_thonny_honours_no_color():
+    assert detect(Facts(isatty=True, stream_type=IDLE), {"CLICOLOR_FORCE": "1"}).color == "none"
+
+    thonny = Facts(isatty=True, stream_type=THONNY)
+    assert detect(thonny, {"NO_COLOR": "1"}).color == "none"
+    assert detect(thonny, {}).erase == "pad"

@@ -295,14 +295,15 @@ def test_run_explains_a_mistake_in_one_line(argv, status, message):
     assert "Traceback" not in output
 
 
-def test_run_gives_the_script_an_absolute_file_as_python_does(tmp_path):
-    """An absolute __file__ (as Python 3.9+ gives a script; argv[0] then names the same
-    file), its folder first on sys.path: `os.path.dirname(__file__)` still finds the
-    script's own files after a chdir."""
-    (tmp_path / "train.py").write_text("import os, sys\nos.chdir('/')\nprint(os.path.isabs(__file__), "
-                                       "sys.argv[0] == __file__, sys.argv[1:], "
-                                       "sys.path[0] == os.path.dirname(__file__))\n")
-    result = subprocess.run([sys.executable, "-m", "ideconsole", "run", "train.py", "--epochs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(tmp_path),
-                            env=clean_environment(), timeout=60)
-    assert result.stdout.decode().split("\n")[0] == "True True ['--epochs', '2'] True", result.stdout
+def test_run_gives_the_script_what_python_gives_it(tmp_path):
+    """`__file__`, `sys.argv` as typed, its folder first on sys.path, `__name__`: what
+    `python train.py --epochs 2` gives, side by side; `os.path.dirname(__file__)` still finds
+    the script's own files after a chdir."""
+    (tmp_path / "train.py").write_text(
+        "import os, sys\nos.chdir('/')\nprint(__name__, __file__, sys.argv, sys.path[0], "
+        "os.path.exists(os.path.join(os.path.dirname(__file__), 'train.py')))\n")
+    outputs = [subprocess.run([sys.executable] + prefix + ["train.py", "--epochs", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(tmp_path),
+                              env=clean_environment(), timeout=60).stdout.decode()
+               for prefix in ([], ["-m", "ideconsole", "run"])]
+    assert outputs[0].endswith("True\n") and outputs[1] == outputs[0], outputs

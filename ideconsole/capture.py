@@ -1,0 +1,548 @@
+"""Capture: descriptors 1 and 2 of the training process point at a relay (see `relay`), the
+only writer to the real console, so that every writer's lines land above the bar.
+
+This room owns the descriptors and the relay's process. It starts a relay (or joins the one
+`python -m ideconsole run` started for its script), hands it the bar's operations, waits for it
+only until it has shown what this process wrote, and gives the descriptors back when it ends,
+when the process execs another program, and at once when the relay dies.
+"""
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from typing import Dict, List, Optional
+
+from . import protocol
+from .detect import Profile, parse_bool
+
+CONSOLES = ("vt", "pycharm", "dumb", "log", "ci")  # where other writers' bytes would break lines
+CAPTURED = "IDECONSOLE_CAPTURED"  # set for children: the descriptor a relay reads
+RELAY = "IDECONSOLE_RELAY"  # set by `run` for its script: the pipes to the relay it started
+END_SECONDS = 2.0  # at most, for the relay to show what this process wrote (it takes ms)
+
+_current = None  # type: Optional[Capture]
+_tried = set()  # pids that tried to start one (once per process is enough)
+_lock = threading.RLock()
+
+
+class Capture:
+    """A running relay this process writes through: its control pipe (`control`), the answers
+    (`back`), its own descriptor onto stdout's channel for the markers (`ordered`). Started
+    here, it also holds the real descriptors (`saved`) and the channels' read ends (`keep`),
+    to take over if the relay dies."""
+
+    def __init__(self, stream, profile: Profile, control: int, back: int, ordered: int, marker: bytes,
+                 saved: Optional[Dict[int, int]] = None, keep: Optional[Dict[int, int]] = None,
+                 process: Optional[subprocess.Popen] = None):
+        self.pid = os.getpid()
+        self.stream = stream
+        self.profile = profile
+        self.process = process
+        self._control = control
+        self._back = back
+        self._ordered = ordered
+        self._marker = marker
+        self._saved = saved or {}  # descriptor -> a duplicate of what it was
+        self._keep = keep or {}  # a channel's read end -> the real descriptor it belongs to
+        self._send_lock = threading.Lock()  # a message and its marker, together
+        self._acks = threading.Semaphore(0)
+        self.alive = True
+        self.up = False  # the relay shows a status area of this process's
+        self._open = {"stdout": False, "stderr": False}  # this process's unbuffered text left a line open
+        self._watcher = threading.Thread(target=self._watch, name="ideconsole-relay-watch", daemon=True)
+        self._watcher.start()
+
+    def presents(self, console) -> bool:
+        profile = console.profile
+        return (self.alive and self.pid == os.getpid() and console.stream is self.stream
+                and profile.console == self.profile.console and profile.mode == self.profile.mode)
+
+    # -- what a Console hands over (see console.Console) --------------------------------------
+
+    def show(self, area) -> None:
+        self.send(protocol.AREA, "\n".join(area) if isinstance(area, list) else area)
+        self.up = True
+
+    def commit(self, text: Optional[str]) -> None:
+        self.send(protocol.COMMIT if text is not None else protocol.KEEP, text or "")
+        self.up = False
+
+    def erase(self) -> None:
+        self.send(protocol.CLEAR)
+        self.up = False
+
+    def say(self, text: str, name: str = "stdout", area=None) -> None:
+        self.send(protocol.TEXT, text)
+        if area is not None:
+            self.show(area)
+
+    def put(self, name: str, text: str) -> None:
+        """Text of this process's own (a print while a bar is up): whole lines go to the
+        descriptor as Python would write them; a part of a line goes to the relay as this
+        process's, so that other writers' lines written meanwhile never land in it."""
+        stream = self.stream if name == "stdout" else sys.__stderr__
+        if not text or stream is None:
+            return
+        if self._open[name]:
+            newline = text.find("\n") + 1
+            head, text = (text, "") if not newline else (text[:newline], text[newline:])
+            self.send(protocol.OWN_STDOUT if name == "stdout" else protocol.OWN_STDERR, head)
+            self._open[name] = not newline
+        last = text.rfind("\n") + 1
+        if last:
+            stream.write(text[:last])
+            stream.flush()
+        if last < len(text):
+            self.send(protocol.OWN_STDOUT if name == "stdout" else protocol.OWN_STDERR, text[last:])
+            self._open[name] = True
+
+    def unfinished(self) -> bool:
+        return False  # the relay ends other writers' lines before ours
+
+    # -- the pipes to the relay ----------------------------------------------------------------
+
+    def send(self, kind: bytes, text: str = "") -> bool:
+        """Hand the relay an operation, placed after everything written so far. False when the
+        relay is gone (the descriptors are given back then)."""
+        if not self.alive:
+            return False
+        _flush_buffered()
+        try:
+            with self._send_lock:
+                for message in protocol.messages(kind, text):
+                    _write_all(self._control, message)
+                    _write_all(self._ordered, self._marker)
+        except OSError:
+            self.lost()
+            return False
+        return True
+
+    def sync(self, seconds: float = END_SECONDS) -> bool:
+        """Wait, `seconds` at most, until the relay has shown what this process wrote."""
+        return self.send(protocol.SYNC) and self._acks.acquire(timeout=seconds)
+
+    def _watch(self) -> None:
+        """The relay's answers; its end (it died, or could not start) gives the descriptors back."""
+        while True:
+            try:
+                data = os.read(self._back, 64)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                break
+            for answer in data:
+                if answer == protocol.ACK[0]:
+                    self._acks.release()
+                elif answer == protocol.BROKEN[0]:
+                    self._broken()
+        if self.alive:
+            self.lost()
+
+    def _broken(self) -> None:
+        """The real stdout's reader went away (`| head`): this process's output goes to the null
+        device, so training goes on; the relay then closes the channel, and every other writer
+        meets the closed pipe as it would without ideconsole."""
+        targets = [1, 2] if _same_file(1, 2) else [1]
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            for number in targets:
+                os.dup2(null, number)
+            os.close(null)
+        except OSError:
+            return
+        self.send(protocol.GONE, "both" if len(targets) == 2 else "stdout")
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def end(self, seconds: float = END_SECONDS) -> None:
+        """This process is done with the relay: it waits until the relay has shown what it
+        wrote (never for other holders of the descriptors), then the descriptors are the real
+        ones again."""
+        global _current
+        if not self.alive or self.pid != os.getpid():
+            return
+        _flush_python_streams()
+        self.sync(seconds)
+        self.alive = False
+        _current = None if _current is self else _current
+        self._give_back()
+        for fd in (self._control, self._ordered):
+            _close(fd)
+
+    def lost(self) -> None:
+        """The relay went away (killed from outside, or it never came up): the descriptors go
+        back at once, and what was written into its channels since is written out here, while
+        a child still writes there."""
+        global _current
+        if not self.alive:
+            return
+        self.alive = False
+        _current = None if _current is self else _current
+        self._give_back()
+        if self._keep:
+            threading.Thread(target=self._drain, name="ideconsole-drain", daemon=True).start()
+
+    def _give_back(self) -> None:
+        os.environ.pop(CAPTURED, None)
+        for number, saved in self._saved.items():
+            try:
+                os.dup2(saved, number)
+            except OSError:
+                pass
+
+    def _drain(self) -> None:
+        """Copy what writers put into the channels to the real descriptors, the markers of
+        messages the relay never handled left out, until the last writer is gone."""
+        import select
+
+        keep = dict(self._keep)
+        tails = dict.fromkeys(keep, b"")
+        while keep:
+            for fd in select.select(list(keep), [], [], 1.0)[0]:
+                try:
+                    read = os.read(fd, 65536)
+                except OSError:
+                    read = b""
+                data = (tails[fd] + read).replace(self._marker, b"")
+                cut = protocol.marker_start(data, self._marker) if read else len(data)
+                data, tails[fd] = data[:cut], data[cut:]
+                if data:
+                    try:
+                        _write_all(self._saved[keep[fd]], data)
+                    except (OSError, KeyError):
+                        pass
+                if not read:
+                    _close(fd)
+                    del keep[fd]
+
+    def forget(self) -> None:
+        """In a forked child: the relay is its parent's."""
+        self.alive = False
+        for fd in [self._control, self._back, self._ordered] + list(self._keep) + list(self._saved.values()):
+            _close(fd)
+
+
+def refused(console, env=None) -> Optional[str]:
+    """Why `console` draws without a relay, or None when it may have one."""
+    env = os.environ if env is None else env
+    if os.name != "posix":
+        return "not POSIX: Windows keeps the Python-level path"
+    wanted = console.capture
+    if wanted is None:
+        wanted = parse_bool(env.get("IDECONSOLE_CAPTURE"), strict=True)
+    if wanted is False:
+        return "switched off"
+    profile = console.profile
+    if profile.console not in CONSOLES or profile.role != "draw":
+        return "nothing of other writers can break lines on {}".format(profile.console)
+    stream = console.stream
+    try:
+        if stream is not _real(sys.stdout) or stream.fileno() != 1:
+            return "the console's stream is not this process's stdout"
+    except (AttributeError, OSError, ValueError):
+        return "the console's stream has no descriptor"
+    if env.get(RELAY):
+        return None
+    if not sys.executable:
+        return "no Python executable to run the relay"
+    if not (os.isatty(1) or _kind(1) in ("pipe", "file")):
+        return "stdout is neither a terminal, a pipe nor a file"
+    if env.get(CAPTURED) and env.get(CAPTURED) == _identity(1):
+        return "a parent process's relay already reads stdout"
+    return None
+
+
+def start(console) -> Optional[Capture]:
+    """Capture for `console` (the shared console of stdout), once per process: a relay owns
+    the real stdout and stderr from here on. None where it cannot or should not."""
+    global _current
+    with _lock:
+        if _current is not None and _current.pid == os.getpid() and _current.alive:
+            return _current
+        if os.getpid() in _tried or refused(console) is not None:
+            return None
+        _tried.add(os.getpid())
+        try:
+            capture = _join(console) if os.environ.get(RELAY) else _spawn(console)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            capture = None
+        if capture is not None:
+            _current = capture
+            _hook_exits()
+        return capture
+
+
+def current() -> Optional[Capture]:
+    capture = _current
+    if capture is not None and capture.pid == os.getpid() and capture.alive:
+        return capture
+    return None
+
+
+def end() -> None:
+    """End capture: the descriptors are the real ones again."""
+    capture = current()
+    if capture is not None:
+        capture.end()
+
+
+def after_fork_in_child() -> None:
+    capture = _current
+    if capture is not None and capture.pid != os.getpid():
+        capture.forget()
+
+
+def joined_profile() -> Optional[Profile]:
+    """The profile of the console that `run`'s relay draws on, for this process's stdout."""
+    capture = current()
+    return capture.profile if capture is not None and capture.process is None else None
+
+
+def _join(console) -> Optional[Capture]:
+    """This process is the script `python -m ideconsole run` started: its relay is there."""
+    control, back, marker, profile = os.environ.pop(RELAY).split(",", 3)
+    control, back = int(control), int(back)
+    for fd in (control, back):
+        os.set_inheritable(fd, False)
+    if os.environ.get(CAPTURED) != _identity(1):
+        for fd in (control, back):
+            _close(fd)
+        return None
+    fields = dict(json.loads(profile), reasons=())
+    return Capture(console.stream, Profile(**fields), control, back, os.dup(1), bytes.fromhex(marker))
+
+
+def _spawn(console) -> Optional[Capture]:
+    """Start a relay on this process's descriptors 1 and 2 as they are now, and point them at
+    it: a pseudo terminal of the same size and modes where stdout is a terminal, pipes
+    otherwise."""
+    terminal = os.isatty(1)
+    plan = plan_channels(terminal)
+    encoding = getattr(console.stream, "encoding", None) or "utf-8"
+    marker = protocol.new_marker()
+    _flush_python_streams()
+    opened = []  # type: List[int]
+    try:
+        control_read, control = os.pipe()
+        back, back_write = os.pipe()
+        opened += [control_read, control, back, back_write]
+        args = ["--control", str(control_read), "--back", str(back_write), "--encoding", encoding,
+                "--marker", marker.decode("latin-1"), "--profile", json.dumps(dict(console.profile._asdict(),
+                                                                                    reasons=()))]
+        relay_fds = [control_read, back_write]
+        targets = {}  # descriptor -> what it is to point at
+        keep = {}  # a channel's read end, kept here -> the real descriptor
+        if terminal:
+            master, slave = os.openpty()
+            opened += [master, slave]
+            copy_terminal(1, slave)
+            args += ["--terminal", str(master), "--mirror", "1"]
+            relay_fds.append(master)
+            targets = {number: slave for number in plan}
+            keep[os.dup(master)] = 1
+        else:
+            read, write = os.pipe()
+            opened += [read, write]
+            args += ["--stdout", str(read)]
+            relay_fds.append(read)
+            targets[1] = write
+            keep[os.dup(read)] = 1
+            if plan.get(2) == "same":
+                targets[2] = write
+            elif plan.get(2) == "own":
+                read, write = os.pipe()
+                opened += [read, write]
+                args += ["--stderr", str(read)]
+                relay_fds.append(read)
+                targets[2] = write
+                keep[os.dup(read)] = 2
+        opened += list(keep)
+        keyboard = 0 if terminal and os.isatty(0) and _same_device(0, 1) else subprocess.DEVNULL
+        process = subprocess.Popen(relay_command() + args, stdin=keyboard, pass_fds=relay_fds, close_fds=True)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        for fd in opened:
+            _close(fd)
+        return None
+    for fd in relay_fds:
+        _close(fd)
+    for fd in keep:
+        os.set_inheritable(fd, False)
+    saved = {}
+    try:
+        for number, target in sorted(targets.items()):
+            saved[number] = os.dup(number)
+            os.dup2(target, number)
+        ordered = os.dup(targets[1])
+    except OSError:  # all or nothing: what was pointed elsewhere goes back
+        for number, original in saved.items():
+            os.dup2(original, number)
+            _close(original)
+        saved = None
+    for target in set(targets.values()):
+        _close(target)
+    if saved is None:
+        for fd in [control, back] + list(keep):
+            _close(fd)
+        process.kill()
+        process.wait()
+        return None
+    os.environ[CAPTURED] = _identity(1)  # children that import ideconsole need no relay of their own
+    return Capture(console.stream, console.profile, control, back, ordered, marker, saved, keep, process)
+
+
+def relay_command() -> List[str]:
+    """The relay's command line: this Python, without site-packages or the environment's
+    say, running ideconsole from where it is."""
+    if os.environ.get("IDECONSOLE_DEBUG_RELAY"):
+        return [sys.executable, os.environ["IDECONSOLE_DEBUG_RELAY"]]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = "import sys; sys.path.insert(0, {!r}); from ideconsole.relay import main; sys.exit(main())"
+    return [sys.executable, "-E", "-S", "-c", code.format(package)]
+
+
+def copy_terminal(real: int, slave: int) -> None:
+    """The pseudo terminal looks like the real one to whoever asks: size and modes."""
+    import termios
+
+    try:
+        termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(real))
+    except (OSError, termios.error):
+        pass
+    copy_size(real, slave)
+
+
+def copy_size(real: int, pty: int) -> None:
+    """The real terminal's size onto the pseudo terminal (its foreground job gets SIGWINCH)."""
+    import fcntl
+    import termios
+
+    try:
+        fcntl.ioctl(pty, termios.TIOCSWINSZ, fcntl.ioctl(real, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        pass
+
+
+def plan_channels(terminal: bool) -> Dict[int, str]:
+    """Which of this process's descriptors a relay takes over, and how: 1 always; 2 where it
+    goes where 1 goes ("same": one channel keeps their order), or to a pipe or file of its own
+    while 1 is not a terminal ("own": cleaned like stdout)."""
+    plan = {1: "own"}
+    if terminal:
+        if os.isatty(2) and _same_device(1, 2):
+            plan[2] = "same"
+    elif _same_file(1, 2):
+        plan[2] = "same"
+    elif _kind(2) in ("pipe", "file"):
+        plan[2] = "own"
+    return plan
+
+
+# -- ends that skip atexit ---------------------------------------------------------------------
+
+_originals = {}
+
+
+def _hook_exits() -> None:
+    """`os._exit()` and the `os.exec*()` family end capture first (in the process that owns it):
+    what this process wrote shows before it is gone, and an exec'd program gets the real
+    descriptors. Forked children (multiprocessing's workers end with os._exit) pass straight
+    through."""
+    if _originals:
+        return
+    for name in ("_exit", "execv", "execve"):
+        original = getattr(os, name, None)
+        if original is not None:
+            _originals[name] = original
+            setattr(os, name, _ending(original))
+
+
+def _ending(original):
+    def call(*args, **kwargs):
+        capture = _current
+        if capture is not None and capture.pid == os.getpid():
+            try:
+                capture.end()
+            except Exception:
+                pass
+        return original(*args, **kwargs)
+    call.__name__ = original.__name__
+    call.__doc__ = original.__doc__
+    call.__wrapped__ = original
+    return call
+
+
+# -- facts about descriptors -----------------------------------------------------------------
+
+
+def _kind(number: int) -> str:
+    try:
+        mode = os.fstat(number).st_mode
+    except OSError:
+        return ""
+    return "pipe" if stat.S_ISFIFO(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def _identity(number: int) -> str:
+    try:
+        facts = os.fstat(number)
+    except OSError:
+        return ""
+    return "{}:{}:{}".format(facts.st_dev, facts.st_ino, facts.st_rdev)
+
+
+def _same_device(first: int, second: int) -> bool:
+    try:
+        return os.fstat(first).st_rdev == os.fstat(second).st_rdev
+    except OSError:
+        return False
+
+
+def _same_file(first: int, second: int) -> bool:
+    try:
+        a, b = os.fstat(first), os.fstat(second)
+    except OSError:
+        return False
+    return bool(a.st_ino) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _real(stream):
+    while hasattr(stream, "wrapped"):
+        stream = stream.wrapped
+    return stream
+
+
+def _flush_buffered() -> None:
+    """Text in Python's block buffers (a pipe or file without -u) belongs before what is sent
+    now; a line-buffered terminal holds only a line not yet ended, which stays held, as it
+    would without ideconsole."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        if stream is not None and not getattr(stream, "line_buffering", True):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+
+
+def _flush_python_streams() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
