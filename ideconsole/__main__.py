@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from . import __version__, _compat, capture
 from .console import real_stream
-from .detect import detect
+from .detect import detect, explained_row
 
 
 def report(stream=None, terminal=None) -> str:
@@ -44,24 +44,35 @@ def _stream_report(name, stream) -> List[str]:
     lines.append(profile.explain())
     if name == "stdout":
         why = capture.refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
-        lines.append("{:<15} {:<16} {}".format("capture", "off" if why else "relay", why or (
+        lines.append(explained_row("capture", "off" if why else "relay", why or (
             "a relay process owns descriptors 1 and 2 while ideconsole draws")))
     return lines
 
 
-def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> None:
-    """A simulated training: the lines Keras would show, drawn through ideconsole."""
+def demo(epochs: int = 3, steps: int = 40, delay: float = 0.03) -> bool:
+    """A simulated training: the lines Keras would show, drawn through ideconsole. False
+    when it stopped because stdout went away (`| head`): a training would go on, a demo not."""
     from .progress import Progress
+
+    # Once stdout's reader is gone, ideconsole points stdout at the null device (in this process
+    # or through the relay) and training goes on there.
+    quiet_from_the_start = _compat.null_device(sys.__stdout__)
+
+    def reader_gone():
+        return not quiet_from_the_start and _compat.null_device(sys.__stdout__)
 
     for epoch in range(epochs):
         print("Epoch {}/{}".format(epoch + 1, epochs))
         bar = Progress(steps, title="Epoch {}/{}".format(epoch + 1, epochs))
         loss = 1.0 / (epoch + 1)
         for step in range(1, steps + 1):
+            if reader_gone():
+                return False
             time.sleep(delay)
             loss *= 0.99
             bar.update(step, {"accuracy": 1 - loss / 2, "loss": loss})
         bar.done({"accuracy": 1 - loss / 2, "loss": loss, "val_accuracy": 1 - loss, "val_loss": loss * 1.1})
+    return not reader_gone()
 
 
 RUN_USAGE = "usage: python -m ideconsole run [-h] SCRIPT [ARGS...] | run -m MODULE [ARGS...]"
@@ -135,12 +146,21 @@ def _at_least(kind, least):
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "run":
+        return run(argv[1:])  # the script's own output: a closed pipe is its business, as under python
+    try:
+        status = _command(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would make Python complain
+        return status
+    except BrokenPipeError:  # `| head` has read enough
+        return _compat.exit_for_closed_pipe()
+
+
+def _command(argv: List[str]) -> int:
     if argv and argv[0] == "clean":
         from .clean import main as clean
 
         return clean(argv[1:])
-    if argv and argv[0] == "run":
-        return run(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m ideconsole", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("report", help="what ideconsole detects for this stdout, and why (the default)")
@@ -153,7 +173,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                  "(FILE, or stdin)")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.epochs, args.steps, args.delay)
+        if not demo(args.epochs, args.steps, args.delay):
+            return _compat.exit_for_closed_pipe()
     else:
         print(report())
     return 0

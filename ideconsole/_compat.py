@@ -3,6 +3,7 @@ raising, the terminal's width, the Windows console's mode and code page, and whi
 programs started this process. The rest of ideconsole reads as if there were one platform.
 """
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -104,6 +105,26 @@ def discard_output(stream) -> None:
         os.close(null)
     except OSError:
         pass
+
+
+def null_device(stream) -> bool:
+    """Whether the descriptor behind `stream` is the null device."""
+    number = fileno(stream)
+    try:
+        return number is not None and os.path.samestat(os.fstat(number), os.stat(os.devnull))
+    except (OSError, ValueError):
+        return False
+
+
+def exit_for_closed_pipe() -> int:
+    """End a command whose reader went away (`| head`) as `cat` and `grep` end there: killed by
+    SIGPIPE, quietly (the shell says 141), nothing more written. Where there is no SIGPIPE
+    (Windows), status 1, Python's own convention for a broken pipe: returned to the caller."""
+    discard_output(sys.stdout)  # Python's flush at exit would raise into the closed pipe
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # Python ignores it from the start
+        os.kill(os.getpid(), signal.SIGPIPE)
+    return 1
 
 
 def _windows_console_mode(number: int) -> Optional[bool]:

@@ -5,6 +5,8 @@ modules `ideconsole.keras` and `ideconsole.tf_keras` mix it into their Keras's o
 Nothing here imports Keras.
 """
 import inspect
+import math
+import numbers
 import sys
 from typing import Optional
 
@@ -384,8 +386,12 @@ class ProgbarCompat:
     def _ideconsole_init(self, console=None, interval_given=False):
         self._console = console
         interval = getattr(self, "interval", None)
-        if interval_given and isinstance(interval, (int, float)):
-            self._interval = interval
+        if interval_given and isinstance(interval, numbers.Real) and not isinstance(interval, bool):
+            # Keras draws unless less than `interval` has passed: a negative or NaN one draws
+            # every update; one that is not finite leaves the console's own
+            seconds = float(interval) if interval >= 0 else 0.0
+            if math.isfinite(seconds):
+                self._interval = seconds
 
     def update(self, current, values=None, finalize=None):
         try:

@@ -16,11 +16,18 @@ def strip_ansi(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _char_cells(char: str, ambiguous_wide: bool) -> int:
-    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf", "Cc"):
+def char_cells(char: str, ambiguous_wide: bool = False) -> int:
+    """Cells one character takes on a terminal, as xterm, VTE and pyte count them (wcwidth):
+    0 for combining marks and other format characters, drawn in the cell before them (the soft
+    hyphen, shown as a hyphen, excepted), and for control characters; 2 for wide (CJK) ones,
+    and for East Asian ambiguous ones where `ambiguous_wide`; 1 for the rest, unassigned code
+    points included (Python before 3.13 calls them fullwidth). `python -m ideconsole clean`
+    places characters by this rule too."""
+    category = unicodedata.category(char)
+    if (unicodedata.combining(char) or category in ("Mn", "Me", "Cf", "Cc")) and char != "\u00ad":
         return 0
     kind = unicodedata.east_asian_width(char)
-    if kind in ("W", "F") or (kind == "A" and ambiguous_wide):
+    if kind == "W" or (kind == "F" and category != "Cn") or (kind == "A" and ambiguous_wide):
         return 2
     return 1
 
@@ -36,7 +43,7 @@ def cell_width(text: str, ambiguous_wide: bool = False) -> int:
         width -= len(CONTROL.findall(text))
     other = "".join(NON_ASCII.findall(text))
     if other:  # a bar is one character many times: look each distinct one up once
-        width += sum((_char_cells(char, ambiguous_wide) - 1) * other.count(char) for char in set(other))
+        width += sum((char_cells(char, ambiguous_wide) - 1) * other.count(char) for char in set(other))
     return width
 
 
@@ -66,7 +73,7 @@ def truncate(text: str, width: int, ambiguous_wide: bool = False, ellipsis: str 
 def _take(text, start, end, room, used, ambiguous_wide, out):
     """Characters of text[start:end] while they fit; the index of the first that does not."""
     for index in range(start, end):
-        cells = _char_cells(text[index], ambiguous_wide)
+        cells = char_cells(text[index], ambiguous_wide)
         if used + cells > room:
             return used, index
         out.append(text[index])

@@ -6,10 +6,10 @@ import argparse
 import codecs
 import re
 import sys
-import unicodedata
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from ._compat import discard_output
+from ._compat import exit_for_closed_pipe
+from .cells import char_cells
 
 BLOCK = 1 << 20  # bytes asked for per read; a pipe answers with whatever has arrived
 MAX_LINE = 1 << 20  # columns of a line; a longer one wraps, so junk cannot fill memory
@@ -34,35 +34,71 @@ _UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b\n]*\x1b?|[ -
 _MAYBE_WIDE = re.compile("[\u1100-\u115f\u2300-\u23ff\u25fd-\u27bf\u2b00-\u2bff\u2e80-\ua4cf"
                          "\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffef"
                          "\U00016fe0-\U0003fffd]")
-_RARE = re.compile("|".join(pattern.pattern for pattern in (_OTHER, _MAYBE_WIDE)))
-_FULLWIDTH = "[\u3000\uff01-\uff60\uffe0-\uffe6]"
-_WIDE = None  # a compiled pattern, see _wide()
+# Where the characters that take no cell are (combining marks, zero-width joiners, variation
+# selectors), with room for later Unicode: their quick superset (checked by a test); _zero()
+# is the exact set.
+_ZERO_BLOCKS = ((0x300, 0x1dff), (0x200b, 0x20ff), (0x2cef, 0x2dff), (0x302a, 0x309a), (0xa66f, 0xabff),
+                (0xfb1e, 0xfb1e), (0xfe00, 0xfe2f), (0xfeff, 0xfeff), (0xfff9, 0xfffb), (0x10000, 0x1ffff),
+                (0xe0000, 0xe0fff))
+_MAYBE_ZERO = re.compile("[%s]" % "".join("%s-%s" % (chr(low), chr(high)) for low, high in _ZERO_BLOCKS))
+# What a progress bar's redraws are made of; anything else is rare, and may be one of the three
+# above: a redrawn line is scanned once for all of them, fast.
+_RARE = re.compile("[^\x08\t\r\x1b -~\u00b7\u2500-\u259f]")
+_WIDE = _ZERO = _GLUE = None  # compiled patterns, see _wide() and _zero()
 _HALF = "\x00"  # the right half of a wide character: control characters never reach the line
+# A character and the ones of no cell drawn in its cell take one place in a line, as one of these
+# stand-ins (the characters _OTHER removes: no other way into a line); see Cleaner._glued_in.
+_STAND_INS = "".join(chr(code) for code in range(0xa0) if _OTHER.match(chr(code)) and code)
+
+
+def _ranges(low: int, high: int, cells: int) -> List[Tuple[int, int]]:
+    """(first, last) of the runs of code points in low..high-1 that take `cells` cells:
+    by char_cells, the rule for ideconsole's own lines (not its cache: there are many)."""
+    width = char_cells.__wrapped__
+    ranges = []  # type: List[Tuple[int, int]]
+    for code in range(low, high):
+        char = chr(code)
+        if width(char, False) == cells and not _OTHER.match(char):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return ranges
+
+
+def _charset(ranges) -> str:
+    return "[%s]" % "".join(re.escape(chr(a)) if a == b else "%s-%s" % (re.escape(chr(a)), re.escape(chr(b)))
+                            for a, b in ranges)
 
 
 def _wide():
-    """Characters of East Asian width W or F, built from unicodedata on first need."""
+    """The characters that take two cells, built on first need."""
     global _WIDE
     if _WIDE is None:
-        first = 0x1100
-        chars = "".join(map(chr, range(first, 0x40000)))
-        # unicodedata calls every unassigned code point "F": fullwidth forms are listed here.
-        kinds = "".join(map(unicodedata.east_asian_width, chars)).replace("Na", "n")
-        ranges = [(first + m.start(), first + m.end() - 1) for m in re.finditer("W+", kinds)]
-
-        def charset(low, high):
-            return "[%s]" % "".join(chr(a) if a == b else "%s-%s" % (chr(a), chr(b))
-                                    for a, b in ranges if low <= a and b < high)
-
+        ranges = _ranges(0x1100, 0x40000, 2)
         # Two classes: the basic plane's compiles to a table, the rest stays out of it.
-        _WIDE = re.compile("%s|%s|(?=[\U00010000-\U0010ffff])%s" % (
-            _FULLWIDTH, charset(0, 0x10000), charset(0x10000, 0x110000)))
+        basic = [run for run in ranges if run[1] < 0x10000]
+        _WIDE = re.compile("%s|(?=[\U00010000-\U0010ffff])%s" % (
+            _charset(basic), _charset([run for run in ranges if run[0] >= 0x10000])))
     return _WIDE
 
 
-def _shown(line: str, plain: bool, wide: bool) -> str:
+def _zero():
+    """The characters that take no cell, built on first need; and _GLUE, which finds them
+    after the character in whose cell they are drawn (and after its _HALF, if wide)."""
+    global _ZERO, _GLUE
+    if _ZERO is None:
+        zero = _charset([run for low, high in _ZERO_BLOCKS for run in _ranges(low, high + 1, 0)])
+        _GLUE = re.compile("((?![\x00-\x1f\x7f-\x9f])[^%s])(%s?)(%s+)" % (zero[1:-1], _HALF, zero))
+        _ZERO = re.compile(zero + "+")
+    return _ZERO
+
+
+def _shown(line: str, plain: bool, wide: bool, glued=None) -> str:
     if wide:
         line = line.replace(_HALF, "")
+    if glued:
+        line = line.translate(glued)
     return line if plain else line.rstrip(" ")
 
 
@@ -72,14 +108,15 @@ class Cleaner:
     return a last line without one).
 
     The current line is a VT terminal's row of unbounded width, as a string with one
-    character per column: a wide character (East Asian width W or F) is followed by a
-    placeholder for its second column, so the cursor is an index; combining and other
-    zero-width characters take one column. A line that had no control character at all is
-    passed through unchanged (trailing spaces kept, "\\r\\n" made "\\n"); any other line is
-    what the terminal shows, trailing spaces stripped. A wide character cut in half by an
-    overwrite or an erase is blanked whole, as xterm does. Cursor moves to other lines
-    (tqdm's nested bars) cannot be followed and are dropped like every other escape
-    sequence. A line longer than `max_line` columns wraps there.
+    character per column: a wide character (two cells by `cells.char_cells`, the rule of
+    ideconsole's own lines) is followed by a placeholder for its second column, so the cursor
+    is an index; a combining mark, or any other character of no cell, is drawn in the cell
+    before it, as terminals draw it: the two are one stand-in character of the line. A line
+    that had no control character at all is passed through unchanged (trailing spaces kept,
+    "\\r\\n" made "\\n"); any other line is what the terminal shows, trailing spaces stripped.
+    A wide character cut in half by an overwrite or an erase is blanked whole, as xterm does.
+    Cursor moves to other lines (tqdm's nested bars) cannot be followed and are dropped like
+    every other escape sequence. A line longer than `max_line` columns wraps there.
     """
 
     def __init__(self, max_line: int = MAX_LINE):
@@ -88,6 +125,8 @@ class Cleaner:
         self._col = 0
         self._plain = True  # no control character on this line so far
         self._wide = False  # the line holds _HALF placeholders
+        self._glued = {}  # stand-in (its code) -> the characters drawn in its cell, on this line
+        self._stand_in = {}  # the same, the other way
         self._held = ""  # the end of the last text, waiting for what follows
 
     def feed(self, text: str) -> List[str]:
@@ -119,14 +158,16 @@ class Cleaner:
                 break
             stop = newline - 1 if newline > pos and text[newline - 1] == "\r" else newline
             self._draw(text[pos:stop], out)
-            out.append(_shown(self._line, self._plain, self._wide) + "\n")
+            out.append(_shown(self._line, self._plain, self._wide, self._glued) + "\n")
             self._line, self._col, self._plain, self._wide = "", 0, True, False
+            if self._glued:
+                self._glued, self._stand_in = {}, {}
             pos = newline + 1
         return out
 
     def unfinished(self) -> str:
         """The line being written, as the terminal shows it now (no "\\n" yet)."""
-        return _shown(self._line, self._plain, self._wide)
+        return _shown(self._line, self._plain, self._wide, self._glued)
 
     def close(self) -> List[str]:
         """The end of the log: an unfinished escape sequence shows nothing; the last line is
@@ -134,8 +175,9 @@ class Cleaner:
         if self._held == "\r":
             self._col, self._plain = 0, False
         self._held = ""
-        line = _shown(self._line, self._plain, self._wide)
+        line = _shown(self._line, self._plain, self._wide, self._glued)
         self._line, self._col, self._plain, self._wide = "", 0, True, False
+        self._glued, self._stand_in = {}, {}
         return [line] if line else []
 
     def _draw(self, text: str, out: List[str]) -> None:
@@ -152,16 +194,21 @@ class Cleaner:
             if rare is not None and _OTHER.search(text, rare.start()) is not None:
                 text = _OTHER.sub("", text)
             maybe_wide = rare is not None and _MAYBE_WIDE.search(text) is not None
+            maybe_zero = rare is not None and _MAYBE_ZERO.search(text) is not None
         else:
             maybe_wide = _MAYBE_WIDE.search(text) is not None
+            maybe_zero = _MAYBE_ZERO.search(text) is not None
         if maybe_wide and _wide().search(text) is not None:
             text = _wide().sub("\\g<0>" + _HALF, text)
             wide = True
+        zero = maybe_zero and _zero().search(text) is not None
+        if zero:
+            text = _GLUE.sub(self._glued_in, text)
         if not controls:
-            line, col = self._play([_TOKEN.match(text)], line, col, wide, out)
+            line, col = self._play([_TOKEN.match(text)], line, col, wide, out, zero)
         else:
             first, last = text.find("\r"), text.rfind("\r")
-            if first < last and not wide:
+            if first < last and not wide and not zero:
                 # Redraws: between the first and the last "\r", pieces that only write text
                 # from column 0 (backspaces just before a "\r" move nothing that matters),
                 # perhaps ending with ESC[K, are overlaid from the last one back, only as far
@@ -179,16 +226,22 @@ class Cleaner:
                     line, col = self._play(_TOKEN.finditer(text, 0, first), line, col, wide, out)
                     line, col = _overlay(pieces, erased, longest, line), 0
                     text = text[last:]
-            line, col = self._play(_TOKEN.finditer(text), line, col, wide, out)
+            line, col = self._play(_TOKEN.finditer(text), line, col, wide, out, zero)
         self._line, self._col, self._wide = line, col, wide and bool(line)
 
-    def _play(self, tokens, line: str, col: int, wide: bool, out: List[str]) -> Tuple[str, int]:
-        """Apply `tokens` (matches of _TOKEN) to `line` with the cursor at `col`."""
+    def _play(self, tokens, line: str, col: int, wide: bool, out: List[str],
+              zero: bool = False) -> Tuple[str, int]:
+        """Apply `tokens` (matches of _TOKEN) to `line` with the cursor at `col`. `zero`: the
+        text may begin with characters of no cell, for the cell before the cursor."""
         limit = self.max_line
         for match in tokens:
             kind = match.lastindex
             if kind is None:  # text
                 piece = match.group()
+                if zero:
+                    line, piece = self._joined(line, col, piece)
+                    if not piece:
+                        continue
                 size = len(piece)
                 if col == len(line):
                     line += piece
@@ -204,7 +257,7 @@ class Cleaner:
                 if len(line) > limit:  # wrapped, as on a terminal `limit` columns wide
                     start = 0
                     while len(line) - start > limit:
-                        out.append(_shown(line[start:start + limit], self._plain, wide) + "\n")
+                        out.append(_shown(line[start:start + limit], self._plain, wide, self._glued) + "\n")
                         start += limit
                     line, col = line[start:], col - start
             elif kind == 1:  # \b and \r
@@ -232,6 +285,35 @@ class Cleaner:
                 else:  # "D"
                     col = max(0, col - max(number, 1))
         return line, col
+
+
+    def _glued_in(self, match) -> str:
+        """A character and those of no cell after it (a match of _GLUE) as one stand-in."""
+        stand_in = self._stand_in_for(match.group(1) + match.group(3))
+        return match.group() if stand_in is None else stand_in + match.group(2)
+
+    def _joined(self, line: str, col: int, piece: str) -> Tuple[str, str]:
+        """Characters of no cell at the start of `piece` drawn in the cell before the cursor,
+        where a character is; `piece` without them."""
+        lead = _ZERO.match(piece)
+        if lead is None:
+            return line, piece
+        at = col - 2 if 1 < col <= len(line) and line[col - 1] == _HALF else col - 1
+        if not 0 <= at < len(line):
+            return line, piece[lead.end():]  # no character there: they show nowhere
+        stand_in = self._stand_in_for(self._glued.get(ord(line[at]), line[at]) + lead.group())
+        if stand_in is None:
+            return line, piece
+        return line[:at] + stand_in + line[at + 1:], piece[lead.end():]
+
+    def _stand_in_for(self, cluster: str) -> Optional[str]:
+        """The stand-in of `cluster` on this line; None once all are taken (then its
+        characters take a column each)."""
+        stand_in = self._stand_in.get(cluster)
+        if stand_in is None and len(self._stand_in) < len(_STAND_INS):
+            stand_in = self._stand_in[cluster] = _STAND_INS[len(self._stand_in)]
+            self._glued[ord(stand_in)] = cluster
+        return stand_in
 
 
 def _overlay(pieces: List[str], erased: Optional[List[bool]], longest: int, line: str) -> str:
@@ -343,8 +425,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         clean_stream(source, out)
     except BrokenPipeError:  # `| head` has read enough
-        discard_output(sys.stdout)
-        return 1
+        return exit_for_closed_pipe()
     except KeyboardInterrupt:
         return 130
     finally:

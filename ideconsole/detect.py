@@ -7,7 +7,10 @@ gathering the facts is `_compat.probe()`'s job.
 """
 import codecs
 import json
+import math
+import numbers
 import re
+import textwrap
 from typing import Mapping, NamedTuple, Optional, Tuple
 
 CONSOLES = ("vt", "pycharm", "conhost-legacy", "conhost-vt", "jupyter", "thonny", "idle", "dumb", "ci", "log")
@@ -74,12 +77,22 @@ class Profile(NamedTuple):
     reasons: Tuple[Tuple[str, str], ...] = ()
 
     def explain(self) -> str:
-        return "\n".join("{:<15} {:<16} {}".format(key, str(value), why)
-                         for key, value, why in self._explained())
+        return "\n".join(explained_row(key, value, why) for key, value, why in self._explained())
 
     def _explained(self):
         values = self._asdict()
         return [(key, values[key], why) for key, why in self.reasons]
+
+
+REPORT_WIDTH = 79  # `python -m ideconsole` stays inside an 80-column terminal, which never wraps it
+
+
+def explained_row(key: str, value, why: str) -> str:
+    """A row of the report: a choice, its value and why, the why wrapped at words under
+    itself (a word is cut only where it is wider than the column: a junk value of COLUMNS)."""
+    head = "{:<15} {:<16} ".format(key, str(value))
+    return "\n".join(textwrap.wrap(why, REPORT_WIDTH, initial_indent=head, subsequent_indent=" " * 33,
+                                   break_on_hyphens=False)) or head.rstrip()
 
 
 TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
@@ -113,6 +126,20 @@ def _positive_float(value: Optional[str]) -> Optional[float]:
     except ValueError:
         return None
     return number if number > 0 else None
+
+
+def checked_interval(value) -> Optional[float]:
+    """An interval given through the API (`Console`, `Progress`): None (the console's own), or
+    seconds, a finite number 0 or more; 0 draws every update, as Keras's `Progbar(interval=0)`.
+    Anything else raises ValueError naming it, where it is given: later it would lose lines."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        seconds = float(value)
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    raise ValueError("interval must be a number of seconds, 0 or more (0: every update), not {!r}".format(
+        value))
 
 
 def _choice(value: Optional[str], allowed: Tuple[str, ...], name: str) -> Optional[str]:
@@ -439,6 +466,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     IDECONSOLE_OTHER_RANKS; IDECONSOLE_RESIZE (one of RESIZES) says what the terminal does
     on a resize. A bad argument raises ValueError naming the allowed values; a bad
     environment value is ignored, and the profile's reasons say so."""
+    interval = checked_interval(interval)
     reasons = []
     terminal = parse_bool(env.get("TTY_COMPATIBLE"))
     terminal_why = "TTY_COMPATIBLE={}".format(env.get("TTY_COMPATIBLE"))
@@ -485,7 +513,7 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
     locale = _locale(env)
     if chosen == "conhost-legacy":
         unicode, unicode_why = False, "the legacy console's raster font cannot draw box characters"
-    elif chosen == "vt" and locale.startswith(CJK_LANGUAGES):
+    elif chosen == "vt" and re.split("[_.@]", locale)[0] in CJK_LANGUAGES:  # "ko_KR", not "kok_IN"
         unicode, unicode_why = False, ("{}: East Asian terminals draw the bar's box characters one or two "
                                        "cells wide, as set; ASCII has one width everywhere".format(locale))
     elif _can_encode(facts.encoding, "\u2501\u2588\u2026"):
@@ -542,15 +570,17 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
         ignored_interval = "; IDECONSOLE_INTERVAL sets the heartbeat of logs only"
     else:
         ignored_interval = ""
-    if default_mode == "lines":
-        seconds = interval or from_env
-        interval_why = "heartbeat, from {}".format(
-            "the API" if interval else "IDECONSOLE_INTERVAL") if seconds else "heartbeat"
-        seconds = seconds or HEARTBEAT_INTERVAL
+    what = "heartbeat" if default_mode == "lines" else "redraw interval"
+    if interval is not None:
+        seconds = interval
+        interval_why = "{}, from the API{}".format(what, ": every update" if interval == 0 else "")
+    elif default_mode == "lines":
+        seconds = from_env or HEARTBEAT_INTERVAL
+        interval_why = "heartbeat, from IDECONSOLE_INTERVAL" if from_env else "heartbeat"
+        interval_why += ignored_interval
     else:
-        seconds = interval or REDRAW_INTERVAL.get(chosen, 0.1)
-        interval_why = "redraw rate {} can show".format(chosen)
-    interval_why += ignored_interval if not interval else ""
+        seconds = REDRAW_INTERVAL.get(chosen, 0.1)
+        interval_why = "redraw rate {} can show".format(chosen) + ignored_interval
     reasons.append(("interval", interval_why))
 
     shown_encoding = facts.encoding

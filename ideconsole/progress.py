@@ -7,6 +7,7 @@ import time
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 from .console import Console, get_console
+from .detect import checked_interval
 from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, progress_line, summary_line
 
 
@@ -77,22 +78,26 @@ class Progress:
     """
 
     def __init__(self, total: Optional[int] = None, console: Optional[Console] = None,
-                 title: str = "", verbose: int = 1, clock: Callable[[], float] = time.monotonic,
+                 title: str = "", verbose: int = 1, clock: Optional[Callable[[], float]] = None,
                  hidden: Sequence[str] = HIDDEN_KEYS, flavour: str = "keras3",
                  interval: Optional[float] = None):
         self.console = console or get_console()
         # the caller's interval (Keras's Progbar(interval=...)) holds on every console, logs too
-        self.interval = self.console.interval if interval is None else max(float(interval), 0.0)
+        interval = checked_interval(interval)
+        self.interval = self.console.interval if interval is None else interval
         self.total = total if total and total > 0 else None
         self.title = title
         self.verbose = verbose
         self.hidden = hidden
-        self._clock = clock
-        self._start = clock()
+        self._clock = clock or time.monotonic  # looked up here: a test can run bars on its own clock
+        self._start = self._clock()
         self._step = 0
         self._values = None          # the latest metrics, as given (not yet converted)
         self._first = None           # (time, step) of the first update: compiling and warming
                                      # up make step 1 slow, so rates count from its end, as Keras's
+        # ...at verbose=1 in Keras 3 and tf_keras. At verbose=2 they print the epoch's time over
+        # its steps, and standalone Keras 2.2 always divides the time so far by the steps.
+        self._rate_after_first = verbose == 1 and flavour != "keras2.2"
         # when the first line is due; verbose 0 and 2 draw nothing until done()
         self._due = self._start + (self.interval if interval is None and not self.console.redraws else 0.0)
         if verbose != 1:
@@ -227,7 +232,7 @@ class Progress:
         if self._first is None and self._step:  # done() with no update before it
             self._first = (now, self._step)
         first_time, first_step = self._first or (self._start, 0)
-        if self._step > first_step:
+        if self._step > first_step and self._rate_after_first:
             per_step = (now - first_time) / (self._step - first_step)
         else:
             per_step = elapsed / self._step if self._step else 0.0
@@ -242,7 +247,8 @@ class Progress:
             if not values:
                 return []
             items = values.items() if hasattr(values, "items") else values
-            return [(str(name), format_value(to_number(value)))
+            summary = self.verbose == 2
+            return [(str(name), format_value(to_number(value), summary))
                     for name, value in items if name not in self.hidden]
         except Exception:
             return []

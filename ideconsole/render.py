@@ -42,15 +42,17 @@ class State(NamedTuple):
     title: str = ""                    # "Epoch 3/40", shown on log lines
 
 
-def format_value(value) -> str:
+def format_value(value, summary: bool = False) -> str:
     """A metric value as Keras shows it: %.4f, or %.4e when tiny (or huge, where Keras
-    would print hundreds of digits); anything that is not a number as text."""
+    would print hundreds of digits); anything that is not a number as text. `summary`: the
+    verbose=2 line, where every Keras tests the value, not its size, so a negative one is
+    %.4e there."""
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
         text = str(value)
         return text if len(text) <= 40 else text[:37] + "..."
-    if 1e-3 < abs(number) < 1e12:
+    if 1e-3 < (number if summary else abs(number)) < 1e12:
         return "%.4f" % number
     if math.isnan(number) or math.isinf(number):
         return str(number)
@@ -191,16 +193,15 @@ def log_line(state: State, final: bool = False) -> str:
 
 def summary_line(state: State, flavour: str = "keras3") -> str:
     """verbose=2: one plain line per epoch, in the layout of the flavour's own Keras:
-    Keras 3 `4/4 - 0s - 64ms/step - loss: ...`; tf_keras
-    `4/4 - 0s - loss: ... - 250ms/epoch - 62ms/step` (the epoch's time over its steps);
-    standalone Keras 2.2 ` - 0s - loss: ...`."""
+    Keras 3 `4/4 - 0s - 62ms/step - loss: ...`; tf_keras
+    `4/4 - 0s - loss: ... - 250ms/epoch - 62ms/step`; standalone Keras 2.2 ` - 0s - loss: ...`.
+    Both times per step are the epoch's time over its steps (see Progress)."""
     if flavour == "keras2.2":
         return " - " + format_elapsed(state.elapsed) + _metrics(state.values, False)
     parts = [_count(state).strip(), format_elapsed(state.elapsed)]
     if flavour == "keras2":
-        per_step = state.elapsed / state.step if state.step else 0.0
         return (" - ".join(parts) + _metrics(state.values, False) + " - "
-                + format_per_step(state.elapsed, "epoch") + " - " + format_per_step(per_step))
+                + format_per_step(state.elapsed, "epoch") + " - " + format_per_step(state.per_step))
     parts.append(format_per_step(state.per_step))
     return " - ".join(parts) + _metrics(state.values, False)
 

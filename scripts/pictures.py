@@ -129,10 +129,13 @@ def windows7(args):
 
 
 def narrow(args):
+    # pyte, like xterm and GNOME Terminal, stops a backspace at the left edge: Keras's "\b" * n
+    # cannot climb back over the rows its long line wrapped onto (tmux's backspace can)
     columns = 50
     stock = VT(columns, rows=200).feed_all([run("keras", args, columns=columns)])
     ours = VT(columns, rows=200).feed_all([run("ideconsole", args, columns=columns)])
-    picture("narrow", "A terminal 50 columns wide", columns, coloured(stock), coloured(ours))
+    picture("narrow", "xterm or GNOME Terminal, 50 columns wide", columns, coloured(stock), coloured(ours),
+            " (xterm)")
 
 
 def log(args):

@@ -1,8 +1,11 @@
 """Shared fixtures: streams that record what the program wrote, in order, from both
 stdout and stderr, so a console model can replay it."""
+import importlib
 import importlib.util
+import logging
 import os
 import sys
+import weakref
 
 import pytest
 
@@ -12,6 +15,82 @@ from consoles import screen  # noqa: E402
 
 from ideconsole.console import Console  # noqa: E402
 from ideconsole.detect import Facts, detect  # noqa: E402
+
+# ideconsole's module-global state, by module: what a test can leave behind for the next (a
+# console with a bar up, a capture, patched classes, a tried start). A module or name that a
+# version lacks is skipped: the reset covers what there is. A module's `_current` that the test
+# changed is ended with the module's `end()` first.
+GLOBAL_STATE = {
+    "ideconsole.console": ("_consoles", "_kept_consoles"),
+    "ideconsole.session": ("_current", "_retired", "_tried", "_live", "_cell_hooks", "_before_close"),
+    "ideconsole.capture": ("_current", "_tried"),
+    "ideconsole.patch": ("_patched",),
+    "ideconsole.callback": ("_absl_console",),
+}
+CONTAINERS = (dict, set, list, weakref.WeakValueDictionary, weakref.WeakSet)
+
+
+def snapshot():
+    """What ideconsole may change in this process, as it is now: its module-global state,
+    sys.stdout, sys.stderr, sys.excepthook, its import hook, the logging handlers' streams and
+    tqdm's open bars. Returns the function that puts all of it back."""
+    saved = []
+    for name, attributes in GLOBAL_STATE.items():
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attribute in attributes:
+            if hasattr(module, attribute):
+                value = getattr(module, attribute)
+                # weak containers copied weakly: nothing is kept alive for the snapshot
+                saved.append((module, attribute, value, type(value)(value) if isinstance(value, CONTAINERS)
+                              else None))
+    hooks = (sys.stdout, sys.stderr, sys.excepthook)
+    finders = list(sys.meta_path)
+    handlers = [(handler, handler.stream) for handler in _stream_handlers()]
+    tqdm_class = getattr(sys.modules.get("tqdm.std"), "tqdm", None)
+    bars = weakref.WeakSet(getattr(tqdm_class, "_instances", ()))
+
+    def restore():
+        patch = sys.modules["ideconsole.patch"]
+        if getattr(patch, "_patched", None) and hasattr(patch, "uninstall"):
+            patch.uninstall()  # the classes themselves, tqdm's bars up included, go back first
+        for module, attribute, value, _ in saved:
+            if attribute == "_current" and getattr(module, attribute) not in (None, value):
+                getattr(module, "end", lambda: None)()
+        sys.stdout, sys.stderr, sys.excepthook = hooks
+        # ideconsole's import hook goes; those of packages imported meanwhile (six's) stay
+        sys.meta_path[:] = [finder for finder in sys.meta_path
+                            if finder in finders or not type(finder).__module__.startswith("ideconsole")]
+        for handler, stream in handlers:
+            handler.stream = stream
+        for module, attribute, value, contents in saved:
+            setattr(module, attribute, value)
+            if isinstance(value, list):
+                value[:] = contents
+            elif contents is not None:
+                value.clear()
+                value.update(contents)
+        for bar in set(getattr(tqdm_class, "_instances", ())) - set(bars):
+            tqdm_class._instances.discard(bar)  # left open by the test: no row kept for it
+
+    return restore
+
+
+def _stream_handlers():
+    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(logger, logging.Logger)]
+    return [handler for logger in loggers for handler in logger.handlers if hasattr(handler, "stream")]
+
+
+@pytest.fixture(autouse=True)
+def ideconsole_state_put_back():
+    """Every test leaves ideconsole as it found it, even one that fails half way (a bar up,
+    install() not undone): the tests after it do not fail because of it."""
+    restore = snapshot()
+    yield
+    restore()
 
 
 class Recorder:

@@ -6,11 +6,13 @@ import re
 import types
 
 import pytest
+from conftest import Recorder
 from consoles import LogReader
 
 from ideconsole import patch
 from ideconsole.callback import ProgbarCompat, ProgressCallback
 from ideconsole.console import Console
+from ideconsole.progress import Progress
 
 
 class Callback:
@@ -389,3 +391,62 @@ def test_a_progbar_used_again_for_another_pass_draws_it(make_setup):
     counts = [line.split()[0] for line in setup.screen().lines()]
     assert counts == ["1/3", "2/3", "3/3"] * 3, setup.screen().lines()
     assert setup.screen().lines()[-1].endswith("loss: 2.0000")
+
+
+# -- intervals: refused where given, never a lost line ------------------------------------------
+
+INTERVALS = [0, 0.5, 10, 2 ** 40, -1, -0.0001, float("nan"), float("inf"), float("-inf"), "x", "5",
+             None, True, [1], complex(1, 1)]
+
+
+@pytest.mark.parametrize("interval", INTERVALS, ids=repr)
+def test_no_interval_loses_an_epochs_final_line(interval):
+    """A value Console refuses is refused at once, naming it; any value it takes keeps every
+    epoch's final loss line (a bad one used to be taken, and lost them all in fit())."""
+    writes = []
+    try:
+        console = Console(Recorder("stdout", writes), console="pycharm", mode="lines", interval=interval)
+    except ValueError as error:
+        assert "interval" in str(error) and repr(interval) in str(error), error
+        return
+    fit([Logger(console)], {"verbose": 1, "epochs": 2, "steps": 4})
+    lines = LogReader().feed_all([text for _, text in writes]).lines()
+    finals = [line.split(" 4/4 ")[0] for line in lines if "val_loss" in line]
+    assert finals == ["Epoch 1/2", "Epoch 2/2"], lines
+
+
+@pytest.mark.parametrize("interval", [-1, float("nan"), float("inf"), "x", True], ids=repr)
+def test_a_bad_interval_is_refused_by_name_where_it_is_given(interval):
+    message = r"interval must be a number of seconds.*not " + re.escape(repr(interval))
+    with pytest.raises(ValueError, match=message):
+        Console(io.StringIO(), interval=interval)
+    with pytest.raises(ValueError, match=message):
+        Progress(3, console=Console(io.StringIO(), console="log"), interval=interval)
+
+
+@pytest.mark.parametrize("name", ["vt80", "log"])
+def test_interval_0_draws_every_update_as_keras_progbar_does(make_setup, name):
+    """Keras's Progbar(interval=0) draws every update: a redraw each, in a log a line each."""
+    setup = make_setup(name)
+    console = Console(setup.stdout, console="vt" if name == "vt80" else "log", interval=0,
+                      env={"COLUMNS": "80"}, stderr=setup.stderr)
+    bar = Progress(4, console=console)
+    for step in (1, 2, 3):
+        bar.update(step, {"loss": 1.0})
+    bar.done({"loss": 1.0})
+    if name == "log":
+        assert [line.split()[0] for line in setup.screen().lines()] == ["1/4", "2/4", "3/4", "4/4"]
+    else:
+        drawn = re.findall(r"(\d)/4", "".join(text for _, text in setup.writes))
+        assert drawn == ["1", "2", "3", "4"], setup.writes  # what the terminal showed, in turn
+
+
+@pytest.mark.parametrize("interval", [-1, float("nan"), float("inf"), "x"], ids=repr)
+def test_a_progbar_draws_its_final_line_whatever_interval_keras_was_given(make_setup, interval):
+    """Keras's own Progbar stores any interval; ideconsole's never loses a line over one."""
+    setup = make_setup("log")
+    bar = Progbar(3, interval=interval)
+    for step in (1, 2, 3):
+        bar.update(step, [("loss", 0.25)])
+    final = setup.screen().lines()[-1]
+    assert final.startswith("3/3") and final.endswith("loss: 0.2500"), setup.screen().lines()

@@ -6,6 +6,7 @@ import os
 import queue
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from conftest import flavour_params
 from consoles import VT
 
 from ideconsole import clean as clean_module
+from ideconsole.cells import char_cells
 from ideconsole.clean import clean_lines, clean_stream, main
 from ideconsole.strategies import strategy_for
 
@@ -145,12 +147,53 @@ def test_every_wide_character_is_in_the_quick_superset():
         char = chr(code)
         if unicodedata.category(char) == "Cn":
             continue  # unassigned: unicodedata's width for them varies between Pythons
-        wide = unicodedata.east_asian_width(char) in ("W", "F")
+        wide = char_cells(char) == 2  # the rule of ideconsole's own lines
         assert bool(clean_module._wide().match(char)) == wide, hex(code)
         if wide:
             assert clean_module._MAYBE_WIDE.match(char), hex(code)
     for char in "━█▏░▒▓─│┃╸╺=>.#":
         assert not clean_module._MAYBE_WIDE.match(char)
+
+
+def test_every_character_of_no_cell_is_in_the_quick_superset():
+    clean_module._zero()
+    for code in range(0xa0, 0x110000):
+        char = chr(code)
+        if unicodedata.category(char) == "Cn":
+            continue
+        zero = char_cells(char) == 0  # the rule of ideconsole's own lines
+        assert bool(clean_module._ZERO.match(char)) == zero, hex(code)
+        if zero:
+            assert clean_module._MAYBE_ZERO.match(char), hex(code)
+    for char in "━█▏░▒▓─│┃╸╺=>.#·":
+        assert not clean_module._MAYBE_ZERO.match(char)
+
+
+def test_the_rare_characters_include_every_one_that_needs_care():
+    """A redrawn line is scanned once for anything but what bars are made of; every control
+    character to drop, wide character and character of no cell is among what it finds."""
+    needing_care = (clean_module._OTHER, clean_module._MAYBE_WIDE, clean_module._MAYBE_ZERO)
+    for code in range(0x110000):
+        char = chr(code)
+        if not clean_module._RARE.match(char):
+            assert not any(pattern.match(char) for pattern in needing_care), hex(code)
+
+
+@pytest.mark.parametrize("text", [
+    "e\u0301tude\rE\n",  # the mark is in the first cell, overwritten with it
+    "Cafe\u0301 50%\rCafe\u0301 100%\n",
+    "abc\b\b\u0301\n",  # after a move: drawn in the cell before the cursor
+    "x\rab\u0301c\u0302\u0303d\b\bZ\n",
+    "\u4e2d\u0301\u6587\rab\n",  # in a wide character's cell
+    "na\u0303o\x1b[2GX\x1b[K\n",
+    "loss: 0.5 \u2501\u2501\u0332\u2501\r\x1b[5CY\n",
+    "\u00ad-soft\rX\n",  # the soft hyphen shows, as a hyphen: a cell of its own
+])
+def test_characters_of_no_cell_are_placed_as_a_terminal_places_them(text):
+    """One rule with ideconsole's own lines (cells.char_cells): a combining mark is drawn in the
+    cell before it, as xterm and pyte draw it (pyte composes the two: compared composed)."""
+    shown = VT(columns=80).feed_all([text]).lines()
+    assert [unicodedata.normalize("NFC", line) for line in clean(text).split("\n")[:-1]] == shown
 
 
 def test_a_line_longer_than_the_cap_wraps():
@@ -497,7 +540,8 @@ def test_command_reads_stdin_and_dash():
 
 
 def test_command_is_quiet_when_the_reader_goes_away():
-    """`python -m ideconsole clean big.log | head -1`: no traceback."""
+    """`producer | python -m ideconsole clean | head -1`: no traceback, and the status `cat`
+    has there (killed by SIGPIPE)."""
     child = subprocess.Popen(cleaner_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=environment(), bufsize=0)
 
@@ -512,5 +556,5 @@ def test_command_is_quiet_when_the_reader_goes_away():
     threading.Thread(target=feed, daemon=True).start()
     assert child.stdout.readline() == b"line 0 of a long log\n"
     child.stdout.close()
-    assert child.wait(timeout=60) == 1
+    assert child.wait(timeout=60) == -signal.SIGPIPE
     assert child.stderr.read() == b""

@@ -262,12 +262,18 @@ def test_unencodable_characters_never_raise(make_setup, encoding, monkeypatch):
 
 
 def test_a_closed_stream_does_not_stop_training(make_setup):
+    """stdout closed under the bar: the training runs to its end, and what it writes to
+    stderr meanwhile and after is all there."""
     setup = make_setup("vt80")
     setup.stdout.closed = True
     bar = Progress(5, console=setup.console, clock=Clock())
     for step in range(1, 6):
         bar.update(step, {"loss": 1.0})
-    bar.done({"loss": 1.0})  # no exception
+        if step == 3:
+            print("a warning mid-epoch", file=sys.stderr)
+    bar.done({"loss": 1.0})
+    print("training done", file=sys.stderr)
+    assert setup.screen().lines() == ["a warning mid-epoch", "training done"]
 
 
 def test_other_ranks_are_quiet_or_tagged(make_setup, monkeypatch):

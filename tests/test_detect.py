@@ -1,4 +1,6 @@
 """Detection: one row per console, with the facts injected; no real Windows or PyCharm."""
+import re
+
 import pytest
 
 from ideconsole.detect import Facts, detect, parse_bool, process_rank
@@ -164,6 +166,21 @@ def test_overrides_by_environment_and_api():
     assert detect(PIPE, {"IDECONSOLE_INTERVAL": "-1"}).interval == 30.0
 
 
+def test_interval_0_through_the_api_is_every_update_and_through_the_environment_ignored():
+    log = detect(PIPE, {}, interval=0)
+    assert log.interval == 0 and "every update" in dict(log.reasons)["interval"]
+    assert detect(TTY, {}, interval=0).interval == 0
+    typo = detect(PIPE, {"IDECONSOLE_INTERVAL": "0"})  # a typo in the environment never stops training
+    assert typo.interval == 30.0
+    assert "IDECONSOLE_INTERVAL='0' is not a positive number: ignored" in dict(typo.reasons)["interval"]
+
+
+@pytest.mark.parametrize("interval", [-1, float("nan"), float("inf"), "10", b"1", False])
+def test_a_bad_interval_through_the_api_raises_naming_it(interval):
+    with pytest.raises(ValueError, match=r"^interval must be .* not " + re.escape(repr(interval)) + "$"):
+        detect(PIPE, {}, interval=interval)
+
+
 def test_bad_override_through_the_api_raises_and_through_the_environment_falls_back():
     with pytest.raises(ValueError, match="backspace"):
         detect(TTY, {}, mode="sideways")
@@ -288,6 +305,81 @@ def test_east_asian_locales_draw_an_ascii_bar_on_terminals(locale):
     assert not detect(TTY, {"LANG": "en_US.UTF-8", "LC_ALL": locale}).unicode
     assert detect(TTY, {"LANG": locale, "LC_ALL": "en_US.UTF-8"}).unicode
     assert detect(PIPE, {"LANG": locale, "PYCHARM_HOSTED": "1"}).unicode  # no cells there
+
+
+WORDY = {"IDECONSOLE_INTERVAL": "fast", "COLUMNS": "wide", "IDECONSOLE_OTHER_RANKS": "loud", "RANK": "3",
+         "IDECONSOLE_CONSOLE": "pycharn", "IDECONSOLE_MODE": "dots", "IDECONSOLE_RESIZE": "sideways",
+         "LANG": "zh_CN.UTF-8", "TERM_PROGRAM": "vscode"}
+
+
+@pytest.mark.parametrize("facts", [TTY, PIPE, WIN7, WIN10], ids=["tty", "pipe", "win7", "win10"])
+@pytest.mark.parametrize("env", [{}, WORDY, {"TMUX": "/tmp/tmux", "TTY_INTERACTIVE": "0"},
+                                 {"VTE_VERSION": "7600", "TF_CONFIG": '{"task": {"type": "ps"}}'}],
+                         ids=["plain", "wordy", "tmux", "vte"])
+def test_the_report_fits_80_columns_with_each_reason_wrapped_at_words_under_itself(facts, env):
+    profile = detect(facts, env)
+    lines = profile.explain().split("\n")
+    assert max(len(line) for line in lines) < 80, lines
+    rows = []
+    for line in lines:
+        if line.startswith(" "):
+            assert line.startswith(" " * 33) and line[33] != " ", line  # under the first line's reason
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    assert len(rows) == len(profile.reasons)
+    for (key, why), row in zip(profile.reasons, rows):
+        head = "{:<15} {:<16} ".format(key, str(getattr(profile, key)))
+        assert row[0].startswith(head), row
+        shown = " ".join([row[0][len(head):]] + row[1:])
+        assert shown.split() == why.split(), row  # every word whole, none cut in two
+
+
+# -- thresholds: the values on each side of them --------------------------------------------------
+
+
+@pytest.mark.parametrize("version,resize", [("3999", "truncate"), ("4000", "reflow"), ("7600", "reflow"),
+                                            ("0", "truncate"), ("-4000", "truncate"), ("0.40", "truncate")])
+def test_vte_rewraps_lines_from_its_version_0_40_on(version, resize):
+    """VTE_VERSION is the version as a number, 4000 for 0.40.0, which began rewrapping."""
+    assert detect(TTY, {"VTE_VERSION": version}).resize == resize
+
+
+@pytest.mark.parametrize("columns,width", [("0", 99), ("-80", 99), ("1", 1), ("2", 1), ("3", 2), ("80", 79)])
+def test_columns_leave_the_last_column_free_and_at_least_one(columns, width):
+    """The terminal reports 100 columns; a COLUMNS of 0 or less is ignored."""
+    assert detect(TTY, {"COLUMNS": columns}).width == width
+
+
+@pytest.mark.parametrize("rank,role", [("0", "draw"), (" 0 ", "draw"), ("1", "quiet"), ("-1", "quiet"),
+                                       ("", "draw"), ("zero", "draw")])
+def test_only_rank_0_draws(rank, role):
+    assert detect(TTY, {"RANK": rank}).role == role
+
+
+@pytest.mark.parametrize("version,why", [
+    ((6, 1, 7601), "Windows 6.1 console: no virtual-terminal processing"),
+    ((6, 3, 9600), "Windows 6.3 console: no virtual-terminal processing"),
+    ((10, 0, 10240), "Windows console without virtual-terminal processing")])
+def test_a_windows_console_without_vt_names_a_version_that_never_has_it(version, why):
+    """Windows 8.1 (6.3) and older cannot have it; Windows 10 can, where the console is not in
+    legacy mode."""
+    profile = detect(WIN7._replace(windows_version=version), {})
+    assert profile.console == "conhost-legacy" and dict(profile.reasons)["console"].startswith(why)
+
+
+@pytest.mark.parametrize("locale,unicode", [("ko_KR.UTF-8", False), ("ko", False), ("ja_JP.eucJP", False),
+                                            ("zh_TW.UTF-8@stroke", False), ("kok_IN.UTF-8", True),
+                                            ("zu_ZA.UTF-8", True), ("C.UTF-8", True)])
+def test_the_ascii_bar_is_for_east_asian_languages_only(locale, unicode):
+    """Korean (ko) is East Asian, Konkani (kok) is not, though its name starts the same."""
+    assert detect(TTY, {"LANG": locale}).unicode == unicode
+
+
+@pytest.mark.parametrize("codepage,wide", [(437, False), (65001, False), (932, True), (936, True),
+                                           (949, True), (950, True)])
+def test_ambiguous_characters_are_wide_on_east_asian_code_pages(codepage, wide):
+    assert detect(WIN7._replace(codepage=codepage), {}).ambiguous_wide == wide
 
 
 def test_the_report_says_how_pycharm_was_found():

@@ -203,7 +203,10 @@ class Exploding:
         raise RuntimeError("no width")
 
 
-def test_a_failing_console_never_raises_into_training():
+def test_a_failing_console_never_raises_into_training(make_setup):
+    """Every call of the console fails: the training runs to its end, and what the script
+    prints itself, between epochs and after training, is all there."""
+    setup = make_setup("vt80")
     logger = Logger(Exploding())
     logger.set_params({"verbose": 1, "epochs": 2, "steps": 5})
     logger.on_train_begin()
@@ -212,7 +215,11 @@ def test_a_failing_console_never_raises_into_training():
         for batch in range(5):
             logger.on_train_batch_end(batch, {"loss": math.pi})
         logger.on_epoch_end(epoch, {"loss": 1.0, "val_loss": 2.0})
+        print("checkpoint saved after epoch", epoch + 1)
     logger.on_train_end()
+    print("training done")
+    assert setup.screen().lines() == ["checkpoint saved after epoch 1", "checkpoint saved after epoch 2",
+                                      "training done"]
 
 
 def test_changing_width_to_zero_mid_run_falls_back(make_setup, monkeypatch):

@@ -14,6 +14,8 @@ import struct
 import subprocess
 import sys
 import termios
+import time
+import types
 
 import pytest
 from conftest import flavour_params
@@ -254,6 +256,137 @@ def test_final_line_has_the_same_numbers_as_keras(flavour, monkeypatch):
     assert set(FINAL_LOGS) <= set(ours_values)
     for name in FINAL_LOGS:
         assert float(ours_values[name]) == pytest.approx(float(stock_values[name]), rel=1e-3), name
+
+
+# -- parity on a real run: the hooks of a seeded fit() replayed on one clock ----------------------
+
+HOOKS = ("set_params", "on_train_begin", "on_epoch_begin", "on_batch_begin", "on_train_batch_begin",
+         "on_batch_end", "on_train_batch_end", "on_epoch_end", "on_train_end")
+
+
+def keras_of(flavour):
+    if flavour == "tf_keras":
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
+
+
+def recorded_fit(keras, flavour, verbose, epochs=2, steps=12):
+    """A real, seeded fit(verbose=...) of a tiny model: the hooks it called on a logger, in
+    order, with their arguments (metric values as floats) and the time of each; and the model."""
+    import numpy as np
+
+    events = []
+
+    def recorder(name):
+        def hook(self, *args, **logs):
+            if name == "set_params":
+                self.params = args[0]
+                args = (dict(args[0]),)
+            else:
+                args = args + tuple(logs.values())
+                args = tuple({key: float(value) for key, value in arg.items()} if isinstance(arg, dict)
+                             else arg for arg in args)
+            events.append((time.time(), name, args))
+        return hook
+
+    if flavour == "keras2":
+        import tensorflow as tf
+
+        tf.set_random_seed(0)
+    else:
+        keras.utils.set_random_seed(0)
+    rng = np.random.RandomState(0)
+    x = rng.rand(16 * steps, 8).astype("float32")
+    y = (x.sum(axis=1) > 4).astype("float32")
+    model = keras.models.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(8,)),
+                                     keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    hooks = {name: recorder(name) for name in HOOKS
+             if flavour != "keras2" or "_train_batch_" not in name}  # Keras 2.2 has on_batch_* only
+    recording = type("Recording", (keras.callbacks.Callback,), hooks)()
+    if flavour == "keras2":
+        def batches():
+            while True:
+                for start in range(0, len(x), 16):
+                    yield x[start:start + 16], y[start:start + 16]
+        model.fit_generator(batches(), steps_per_epoch=steps, epochs=epochs, validation_data=(x[:64], y[:64]),
+                            verbose=verbose, callbacks=[recording])
+    else:
+        model.fit(x, y, batch_size=16, epochs=epochs, validation_data=(x[:64], y[:64]), verbose=verbose,
+                  callbacks=[recording])
+    return events, model
+
+
+def replayed(logger, events, model, clock_module, monkeypatch, output=None):
+    """The screen `logger` leaves when `events` are replayed on it, each at its recorded time,
+    which `clock_module` reads from its `time`; it writes to `output`, or to stdout."""
+    now = [events[0][0]]
+    clock = types.SimpleNamespace(time=lambda: now[0], monotonic=lambda: now[0])
+    monkeypatch.setattr(clock_module, "time", clock)
+    if output is None:
+        output = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", output)
+    logger.set_model(model)
+    for when, name, args in events:
+        method = getattr(logger, name, None)
+        if method is not None:
+            now[0] = when
+            method(*args)
+    monkeypatch.undo()
+    return VT(columns=300).feed_all([output.getvalue()]).lines()
+
+
+@pytest.mark.parametrize("verbose", [2, 1])
+def test_the_final_lines_have_the_numbers_keras_prints_on_the_same_run(flavour, verbose, monkeypatch):
+    """A real seeded fit(verbose=...) replayed on the stock logger and on ideconsole's, on the
+    same clock: the same step counts, elapsed seconds, times per step and epoch, and metrics
+    (verbose=2: the same lines; verbose=1: the numbers of each epoch's final line, in each
+    flavour's look). Keras 3 divides an epoch's time by its steps at verbose=2, where at
+    verbose=1 it leaves the first step out."""
+    import importlib
+
+    from ideconsole import progress
+    from ideconsole.console import Console
+    from ideconsole.detect import Facts, detect
+
+    keras = keras_of(flavour)
+    events, model = recorded_fit(keras, flavour, verbose)
+    if flavour == "tf_keras":
+        from ideconsole.tf_keras import ProgbarLogger
+
+        stock = keras.callbacks.ProgbarLogger(count_mode="steps")
+        progbar = keras.utils.Progbar
+    else:
+        from ideconsole.keras import ProgbarLogger
+
+        stock = keras.callbacks.ProgbarLogger() if flavour == "keras3" else keras.callbacks.ProgbarLogger(
+            count_mode="steps", stateful_metrics=model.stateful_metric_names)
+        progbar = keras.utils.Progbar if flavour == "keras3" else keras.utils.generic_utils.Progbar
+    stock_lines = replayed(stock, events, model, importlib.import_module(progbar.__module__), monkeypatch)
+    # tf_keras and Keras 2.2 look their own on an ASCII terminal: `[=====]`
+    profile = detect(Facts(isatty=True, encoding="utf-8" if flavour == "keras3" else "ascii"),
+                     {"COLUMNS": "300"}, console="vt")
+    written = io.StringIO()
+    ours = ProgbarLogger(console=Console(written, profile=profile))
+    ours_lines = replayed(ours, events, model, progress, monkeypatch, written)
+    if verbose == 2:
+        assert ours_lines == stock_lines
+    else:
+        finals = [[line for line in lines if "val_loss" in line] for lines in (stock_lines, ours_lines)]
+        assert len(finals[0]) == len(finals[1]) == 2, (stock_lines, ours_lines)
+        for stock_line, our_line in zip(*finals):
+            assert numbers_of(our_line) == numbers_of(stock_line), (stock_line, our_line)
+
+
+def numbers_of(line):
+    """What a final line says in numbers: the step count, the times (elapsed, per step, per
+    epoch) and the metrics."""
+    return (re.findall(r"\d+/\d+", line), re.findall(r"(?<![\w.])\d+(?:s|ms|us)\b(?:/\w+)?", line),
+            NUMBER.findall(line))
 
 
 def test_main_job_trains_and_reports(flavour):

@@ -44,14 +44,20 @@ def run(bar, clock, seconds, values=None, start=1):
 COMPILE_THEN_FAST = [5.0] + [0.1] * 19  # 20 steps: the first compiles
 
 
-@pytest.mark.parametrize("console,verbose", [("log", 1), ("vt", 2), ("vt", 1)])
-def test_time_per_step_leaves_the_compiling_first_step_out(console, verbose):
+@pytest.mark.parametrize("console,verbose,flavour,per_step", [
+    # Keras 3 and tf_keras at verbose=1 leave the compiling first step out...
+    ("log", 1, "keras3", "100ms/step"), ("vt", 1, "keras3", "100ms/step"),
+    ("vt", 1, "keras2", "100ms/step"),
+    # ...and at verbose=2 divide the epoch's 6.9 s by its 20 steps, as standalone Keras 2.2 always does
+    ("vt", 2, "keras3", "345ms/step"), ("vt", 2, "keras2", "345ms/step"),
+    ("vt", 1, "keras2.2", "345ms/step")])
+def test_time_per_step_is_computed_as_the_keras_in_use_computes_it(console, verbose, flavour, per_step):
     seen, clock = Screen(console), Clock()
-    bar = Progress(20, console=seen.console, verbose=verbose, clock=clock)
+    bar = Progress(20, console=seen.console, verbose=verbose, clock=clock, flavour=flavour)
     run(bar, clock, COMPILE_THEN_FAST, {"loss": 0.5})
     bar.done({"loss": 0.5})
     final = seen.lines()[-1]
-    assert " 7s " in final and "100ms/step" in final, final  # 6.9 s in all: rounded, as Keras
+    assert " 7s " in final and " " + per_step in final, final  # 6.9 s in all: rounded, as Keras
 
 
 def test_the_line_gets_its_fuller_level_back_when_a_long_eta_is_over():
@@ -96,3 +102,16 @@ def test_an_empty_array_as_a_metric_is_shown_as_text_without_a_warning():
         bar.done({"loss": 0.5, "per_class": numpy.array([])})
     assert not caught, [str(warning.message) for warning in caught]
     assert seen.lines()[-1].endswith("loss: 0.5000 - per_class: []")
+
+
+def test_verbose_2_writes_a_negative_value_as_every_keras_does_there():
+    """At verbose=2 Keras tests `value > 1e-3`, not its size: a negative loss (cosine
+    similarity) is written %.4e there, and %.4f at verbose=1."""
+    lines = []
+    for verbose in (1, 2):
+        seen = Screen("log")
+        bar = Progress(2, console=seen.console, verbose=verbose, clock=Clock())
+        bar.done({"loss": -0.5, "accuracy": 0.75})
+        lines.append(seen.lines()[-1])
+    assert lines[0].endswith("loss: -0.5000 - accuracy: 0.7500"), lines
+    assert lines[1].endswith("loss: -5.0000e-01 - accuracy: 0.7500"), lines

@@ -4,6 +4,7 @@ import fcntl
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -40,10 +41,11 @@ def clean_environment():
     return env
 
 
-def run_in_terminal(argv, columns, check=True, env=None):
-    """What a terminal `columns` wide received; with check=False, (return code, that)."""
+def run_in_terminal(argv, columns, check=True, env=None, rows=50):
+    """What a terminal `columns` wide (`rows` high) received; with check=False, (return code,
+    that)."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
                                env=env or clean_environment(), close_fds=True)
     os.close(slave)
@@ -96,6 +98,30 @@ def test_width_is_read_again_when_the_window_is_resized(first, second):
     assert not any(line.startswith(("15/30", "29/30", " 1/30")) for line in lines), lines
 
 
+MANY_BARS = r"""
+import os, sys
+from ideconsole.console import Console
+console = Console(sys.stdout)
+print("before the bars")
+for number in range(10):
+    console.status("bar %d of 10" % number, row=number, depth=number)
+sys.stdout.flush()
+os._exit(0)  # the status area as it is, not ended
+"""
+
+
+@pytest.mark.parametrize("rows", [6, 3])
+def test_more_bars_than_the_terminal_has_rows_are_counted_on_its_last(rows):
+    """Ten bars up at once (Console.status, a row each) in a terminal of 6 rows (3 rows):
+    five (two) rows at most, the last counting the bars not shown; nothing scrolled away."""
+    output = run_in_terminal([sys.executable, "-c", MANY_BARS], 80, rows=rows,
+                             env=dict(clean_environment(), IDECONSOLE_CAPTURE="0"))
+    shown = VT(columns=80, rows=rows).feed_all([output]).lines()
+    kept = rows - 2  # the last row of the terminal stays free, one shows the count
+    assert shown == ["before the bars"] + ["bar %d of 10" % n for n in range(kept)] + [
+        "... {} more".format(10 - kept)], shown
+
+
 def test_report_names_the_console_and_why():
     result = subprocess.run([sys.executable, "-m", "ideconsole"], stdout=subprocess.PIPE,
                             env=dict(clean_environment(), PYCHARM_HOSTED="1"), timeout=60)
@@ -111,6 +137,65 @@ def test_report_names_a_bad_override():
     report = result.stdout.decode()
     assert "IDECONSOLE_CONSOLE must be one of" in report and "ignored" in report
     assert "console         log" in report
+
+
+@pytest.mark.parametrize("redirected", [False, True], ids=["terminal", "redirected"])
+def test_the_report_reads_in_an_80_column_terminal(redirected, tmp_path):
+    """Every line shorter than the terminal, which would otherwise wrap it mid-word; a reason
+    longer than its column goes on under itself (capture row included, and the rows about
+    the terminal behind stderr when stdout is redirected)."""
+    env = dict(clean_environment(), IDECONSOLE_CONSOLE="cmd.exe", IDECONSOLE_INTERVAL="fast", RANK="2",
+               IDECONSOLE_OTHER_RANKS="loud")
+    report = tmp_path / "report.txt"
+    argv = [sys.executable, "-m", "ideconsole"]
+    if redirected:
+        argv = ["sh", "-c", 'exec "$@" > "{}"'.format(report), "sh"] + argv
+    shown = run_in_terminal(argv, 80, env=env)
+    text = report.read_text() if redirected else shown.replace("\r\n", "\n")
+    lines = text.rstrip("\n").split("\n")
+    assert VT(columns=80).feed_all([shown]).lines() == ([] if redirected else lines)  # nothing wrapped
+    assert max(map(len, lines)) < 80, lines
+    continued = [line for line in lines if line.startswith(" ")]
+    assert continued and all(re.match(" {33}\\S", line) for line in continued), lines
+    assert any(line.startswith("capture ") for line in lines), lines
+    if redirected:
+        assert "stderr is a terminal; a script run there would get:" in lines, lines
+
+
+def after_the_reader_goes_away(argv, lines, env=None):
+    """`argv | head -LINES`: the command's exit status and what it wrote to stderr, once its
+    reader has read LINES lines (0: none, gone before the command starts) and closed the pipe."""
+    read, write = os.pipe()
+    if not lines:
+        os.close(read)
+    process = subprocess.Popen(argv, stdout=write, stderr=subprocess.PIPE, env=env or clean_environment())
+    os.close(write)
+    if lines:
+        with os.fdopen(read, "rb") as reader:
+            for _ in range(lines):
+                reader.readline()
+    errors = process.stderr.read().decode("utf-8", "replace")
+    return process.wait(timeout=60), errors
+
+
+# Each reader goes away before the command writes again: the report writes at once, so its
+# reader is gone before it starts; the demo's next line is a second away, the log is 6 MB.
+@pytest.mark.parametrize("command,lines", [([], 0), (["report"], 0),
+                                          (["demo", "--steps", "4", "--delay", "0.25"], 1),
+                                          (["clean", "LOG"], 2), (["clean"], 2)],
+                         ids=["bare", "report", "demo-head-1", "clean-head-2", "clean-stdin"])
+def test_into_a_pipe_whose_reader_went_away_it_ends_quietly_as_cat_does(command, lines, tmp_path):
+    """`python -m ideconsole | head -1`, `... clean big.log | head -2`, `... demo | head -1`:
+    no traceback, no word, and the status cat has there (killed by SIGPIPE: 141 in the shell)."""
+    log = tmp_path / "big.log"
+    log.write_bytes(b"".join(b"step %d\r\x1b[1mline %d of a long log\x1b[0m\n" % (n, n)
+                             for n in range(200000)))
+    argv = [sys.executable, "-m", "ideconsole"] + [str(log) if arg == "LOG" else arg for arg in command]
+    if command == ["clean"]:
+        argv = ["sh", "-c", 'exec "$@" < "{}"'.format(log), "sh"] + argv
+    cat = after_the_reader_goes_away(["cat", str(log)], lines)
+    assert cat == (-signal.SIGPIPE, "")
+    assert after_the_reader_goes_away(argv, lines) == cat
 
 
 def test_importing_ideconsole_imports_no_tensorflow_or_keras():
