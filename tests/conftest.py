@@ -22,8 +22,8 @@ from ideconsole.detect import Facts, detect  # noqa: E402
 # changed is ended with the module's `end()` first.
 GLOBAL_STATE = {
     "ideconsole.console": ("_consoles", "_kept_consoles"),
-    "ideconsole.session": ("_current", "_retired", "_tried", "_live", "_cell_hooks", "_before_close"),
-    "ideconsole.capture": ("_current", "_tried"),
+    "ideconsole.session": ("_live", "_cell_hooks", "_before_close"),
+    "ideconsole.capture": ("_current", "_tried", "_before_end"),
     "ideconsole.patch": ("_patched",),
     "ideconsole.callback": ("_absl_console",),
 }
