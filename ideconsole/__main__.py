@@ -42,10 +42,9 @@ def _stream_report(name, stream) -> List[str]:
         lines.append(str(error))
         return lines
     lines.append(profile.explain())
-    if name == "stdout":
-        why = capture.refused(types.SimpleNamespace(capture=None, profile=profile, stream=stream))
-        lines.append(explained_row("capture", "off" if why else "relay", why or (
-            "a relay process owns descriptors 1 and 2 while ideconsole draws")))
+    on, why = capture.decision(types.SimpleNamespace(capture=None, profile=profile, stream=stream),
+                               elsewhere=name != "stdout")
+    lines.append(explained_row("capture", "relay" if on else "off", why))
     return lines
 
 

@@ -287,30 +287,51 @@ class Capture:
 
 def refused(console, env=None) -> Optional[str]:
     """Why `console` draws without a relay, or None when it may have one."""
+    on, why = decision(console, env)
+    return None if on else why
+
+
+def decision(console, env=None, elsewhere: bool = False):
+    """(whether `console` gets a relay, why). `elsewhere`: as if its stream were the stdout
+    of a script run there (the report's second section, the terminal behind stderr)."""
     env = os.environ if env is None else env
+    value = env.get("IDECONSOLE_CAPTURE")
+    wanted = console.capture
+    note = ""
+    if wanted is None:
+        wanted = parse_bool(value, strict=True)
+        if wanted is None and value and value.strip():
+            note = "; IDECONSOLE_CAPTURE={!r} is not a boolean word (1/0, true/false, yes/no, on/off): " \
+                   "ignored".format(value)
+    why = _refusal(console, env, wanted, elsewhere)
+    if why is not None:
+        return False, why + note
+    return True, "a relay process owns descriptors 1 and 2 while ideconsole draws" + note
+
+
+def _refusal(console, env, wanted, elsewhere: bool) -> Optional[str]:
     if os.name != "posix":
         return "not POSIX: Windows keeps the Python-level path"
-    wanted = console.capture
-    if wanted is None:
-        wanted = parse_bool(env.get("IDECONSOLE_CAPTURE"), strict=True)
     if wanted is False:
-        return "switched off"
+        return "switched off (IDECONSOLE_CAPTURE={})".format(env.get("IDECONSOLE_CAPTURE")) \
+            if console.capture is None else "switched off (capture=False)"
     profile = console.profile
     if profile.console not in CONSOLES or profile.role != "draw":
         return "nothing of other writers can break lines on {}".format(profile.console)
     stream = console.stream
     try:
-        if stream is not _real(sys.stdout) or stream.fileno() != 1:
+        number = stream.fileno()
+        if not elsewhere and (stream is not _real(sys.stdout) or number != 1):
             return "the console's stream is not this process's stdout"
     except (AttributeError, OSError, ValueError):
         return "the console's stream has no descriptor"
-    if env.get(RELAY):
+    if env.get(RELAY) and not elsewhere:
         return None
     if not sys.executable:
         return "no Python executable to run the relay"
-    if not (os.isatty(1) or _kind(1) in ("pipe", "file")):
+    if not (os.isatty(number) or _kind(number) in ("pipe", "file")):
         return "stdout is neither a terminal, a pipe nor a file"
-    if env.get(CAPTURED) and env.get(CAPTURED) == _identity(1):
+    if not elsewhere and env.get(CAPTURED) and env.get(CAPTURED) == _identity(1):
         return "a parent process's relay already reads stdout"
     return None
 

@@ -336,13 +336,16 @@ class _Setup:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the script's core is the one
         except (ImportError, ValueError, OSError):
             pass
+        signal.set_wakeup_fd(-1)
         try:
             signal.signal(number, signal.SIG_DFL)
-            signal.set_wakeup_fd(-1)
-            os.kill(os.getpid(), number)
         except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP have no handler to take back
+        try:
+            os.kill(os.getpid(), number)
+        except OSError:
             pass
-        return 128 + number
+        return 128 + number  # a signal whose default is to go on (SIGWINCH...)
 
     # -- the real terminal's modes --------------------------------------------------------------
 

@@ -743,6 +743,27 @@ class Relay:
             self._modes.restore()
 
 
+class Raw:
+    """A text stream onto a terminal that `run` may have put in raw mode, where a line ends
+    with "\r\n" (the terminal adds no carriage return then)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            import termios
+
+            if not termios.tcgetattr(self._stream.fileno())[1] & termios.OPOST:
+                text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        except Exception:  # not a terminal after all: as it is
+            pass
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _quietly(action, *args) -> None:
     try:
         action(*args)
@@ -779,11 +800,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             inherited[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
     encoding = options["--encoding"]
     profile = Profile(**dict(json.loads(options["--profile"]), reasons=()))
-    # Where `run` owns the terminal, it is in raw mode: a line ends with "\r\n" there.
-    newline = "\r\n" if "--spawn" in options and "--terminal" in options else None
     streams = [io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w", closefd=False)), encoding=encoding,
-                                errors="surrogateescape", write_through=True, newline=newline)
-               for fd in (1, 2)]
+                                errors="surrogateescape", write_through=True) for fd in (1, 2)]
+    if "--spawn" in options and "--terminal" in options:
+        streams = [Raw(stream) for stream in streams]
     relay = None
 
     def lost(stream, error) -> None:

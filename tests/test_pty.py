@@ -41,12 +41,12 @@ def clean_environment():
     return env
 
 
-def run_in_terminal(argv, columns, check=True, env=None, rows=50):
+def run_in_terminal(argv, columns, check=True, env=None, rows=50, cwd=None):
     """What a terminal `columns` wide (`rows` high) received; with check=False, (return code,
     that)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd,
                                env=env or clean_environment(), close_fds=True)
     os.close(slave)
     chunks = []
@@ -260,6 +260,18 @@ def test_report_to_a_file_also_describes_the_terminal_behind_stderr(tmp_path):
     text = report.read_text()
     assert "stdout: a file" in text and re.search(r"^console +log +stdout is a file", text, re.M)
     assert "stderr is a terminal" in text and "console         vt" in text
+    # the same rows for both: a log's capture cleans other writers' redraws, a terminal's too
+    captures = [line.split()[1] for line in text.splitlines() if line.startswith("capture ")]
+    assert captures == ["relay", "relay"], text
+
+
+@pytest.mark.parametrize("value,shown", [("bogus", "relay"), ("yes", "relay"), ("off", "off")])
+def test_report_says_what_it_made_of_the_capture_switch(value, shown):
+    result = subprocess.run([sys.executable, "-m", "ideconsole"], stdout=subprocess.PIPE, timeout=60,
+                            env=dict(clean_environment(), IDECONSOLE_CAPTURE=value))
+    rows = " ".join(line.strip() for line in result.stdout.decode().split("capture ", 1)[1].splitlines())
+    assert rows.split()[0] == shown, rows
+    assert ("'bogus' is not a boolean word" in rows) == (value == "bogus"), rows
 
 
 def test_pycharm_hosted_writing_into_a_file_gives_a_log(tmp_path):
@@ -307,3 +319,27 @@ def test_run_gives_the_script_what_python_gives_it(tmp_path):
                               env=clean_environment(), timeout=60).stdout.decode()
                for prefix in ([], ["-m", "ideconsole", "run"])]
     assert outputs[0].endswith("True\n") and outputs[1] == outputs[0], outputs
+
+
+@pytest.mark.parametrize("where", ["pipe", "terminal"])
+@pytest.mark.parametrize("body,status", [
+    ("raise ValueError('bad value')", 1),
+    ("import sys\nsys.exit(3)", 3),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", -9),
+    ("import os\nos._exit(7)", 7),
+])
+def test_run_ends_as_python_does(tmp_path, where, body, status):
+    """The same traceback (the script's frames only, none of ideconsole's) and the same exit
+    status, a death by signal included, side by side with `python train.py`."""
+    (tmp_path / "train.py").write_text(body + "\n")
+    seen = []
+    for prefix in ([], ["-m", "ideconsole", "run"]):
+        argv = [sys.executable] + prefix + ["train.py"]
+        if where == "terminal":
+            code, output = run_in_terminal(argv, 80, check=False, cwd=str(tmp_path))
+        else:
+            result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(tmp_path),
+                                    env=clean_environment(), timeout=60)
+            code, output = result.returncode, result.stdout.decode()
+        seen.append((code, output))
+    assert seen[0][0] in (status, 128 - status) and seen[1] == seen[0], seen
