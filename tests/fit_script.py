@@ -55,6 +55,9 @@ def main():
     parser.add_argument("--not-interactive", action="store_true",
                         help="Keras's disable_interactive_logging(), absl logging at INFO")
     parser.add_argument("--attributes", action="store_true", help="print the logger's target and seen")
+    parser.add_argument("--others", action="store_true",
+                        help="mid-epoch, a plain tqdm loop (its own \\r frames, on stderr) and C code "
+                             "that leaves a line unfinished")
     parser.add_argument("--workers", type=int, default=0,
                         help="forked data workers, each writing a line to stderr per batch")
     args = parser.parse_args()
@@ -82,7 +85,18 @@ def main():
                 print("checkpoint: half an epoch")
                 chatter.warning("slow batch %d", batch_index)
 
+    class Others(keras.callbacks.Callback):
+        def on_batch_end(self, batch_index, logs=None):
+            if batch_index == args.steps // 2:
+                from tqdm import tqdm
+
+                for _ in tqdm(range(30), desc="evaluating", mininterval=0):
+                    pass
+                os.write(1, b"C code began a line")  # and never ends it
+
     callbacks = [Chatter()] if args.chatter else []
+    if args.others:
+        callbacks.append(Others())
     if args.logger == "ideconsole":
         callbacks.append(logger_class(args.flavour)())
     elif args.logger == "stock":

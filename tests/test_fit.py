@@ -166,6 +166,21 @@ def test_log_file_is_readable_and_greppable(flavour):
     assert_one_final_line_per_epoch(log.lines())
 
 
+def test_a_log_holds_the_lines_other_bars_and_c_code_finally_make(flavour):
+    """`python train.py > train.log 2>&1` with a plain tqdm loop in a callback (no install()):
+    its frames become the line it finally made, and a line C code left unfinished ends before
+    ideconsole's, as `python -m ideconsole clean` would have it."""
+    output = run_piped(command(flavour, "--others"), environment())
+    log = LogReader()
+    log.feed(output)
+    assert log.complete() and not log.has_control(), log.control_chars()
+    lines = log.lines()
+    finished = [line for line in lines if line.startswith("evaluating: 100%")]
+    assert len(finished) == EPOCHS and not [line for line in lines if line.startswith("evaluating:  ")], lines
+    assert lines.count("C code began a line") == EPOCHS, lines
+    assert len([line for line in lines if "val_loss" in line]) == EPOCHS, lines
+
+
 @pytest.mark.parametrize("where", ["log", "terminal"])
 def test_verbose_2_writes_one_line_per_epoch(flavour, where):
     argv = command(flavour, "--verbose", "2")
