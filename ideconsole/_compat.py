@@ -5,7 +5,6 @@ programs started this process. The rest of ideconsole reads as if there were one
 import os
 import signal
 import stat
-import subprocess
 import sys
 from typing import Optional, TextIO, Tuple
 
@@ -207,6 +206,8 @@ def _linux_parents(pid: int) -> Tuple[str, ...]:
 
 def _ps_parents(pid: int) -> Tuple[str, ...]:
     """macOS has no /proc: one `ps` for every process's parent and command line."""
+    import subprocess
+
     listing = subprocess.run(["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "command="],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=2).stdout
     table = {}

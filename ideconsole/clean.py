@@ -2,7 +2,6 @@
 codes; stock Keras, tf_keras, tqdm) turned, as it streams, into the lines a terminal finally
 showed, with no control characters left.
 """
-import argparse
 import codecs
 import re
 import sys
@@ -400,6 +399,8 @@ class _Utf8Out:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="python -m ideconsole clean",
         description="Write FILE (or stdin) as a terminal finally showed it: progress-bar "

@@ -20,7 +20,6 @@ import time
 from typing import Dict, List, Optional
 
 from . import protocol
-from .clean import Cleaner
 from .detect import Profile
 
 PROMPT_DELAY = 0.1  # seconds an unfinished line of plain text waits before it shows as it is
@@ -37,7 +36,9 @@ SEPARATOR = " \u00b7 "  # between the bar and another program's live line on a o
 _SIMPLE = re.compile(r"(?:[^\x00-\x1f\x7f-\x9f]|\t|\x1b\[[0-9;:]*m)*\r?\Z")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _ALTERNATE = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")  # the alternate screen, on and off
-_PLAIN_BYTES = re.compile(rb"[^\x00-\x09\x0b-\x1f\x7f]*\Z")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# anything but text, colours and line ends
+_UNPLAIN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;:]*m)")
 
 
 class Line:
@@ -50,7 +51,7 @@ class Line:
 
     def __init__(self):
         self._raw = ""  # the unfinished line as written, while it is plain text
-        self._cleaner = None  # type: Optional[Cleaner]  # the line once it redraws
+        self._cleaner = None  # the line once it redraws: a clean.Cleaner
 
     @property
     def open(self) -> bool:
@@ -69,11 +70,28 @@ class Line:
     def feed(self, text: str) -> str:
         out = []  # type: List[str]
         start = 0
-        if not self.open:
-            last = text.rfind("\n")
-            if last >= 0 and _CONTROL.search(text, 0, last) is None:
-                out.append(text[:last + 1].replace("\r\n", "\n"))  # plain lines: as they are
-                start = last + 1
+        if self.open:  # the end of the line already begun
+            newline = text.find("\n")
+            if newline < 0:
+                self._add(text, out)
+                return "".join(out)
+            self._add(text[:newline], out)
+            out.append(self._commit())
+            start = newline + 1
+        last = text.rfind("\n")
+        if last >= start:
+            block = text[start:last + 1]
+            if _CONTROL.search(block, 0, len(block) - 1) is None:
+                out.append(block)  # plain lines: as they are
+            elif "\x1b" not in block:  # lines that redraw (and plain ones): what they finally show
+                from .clean import Cleaner
+
+                out.extend(Cleaner().feed(block))
+            else:  # a line of text and colours keeps its colours
+                for line in block[:-1].split("\n"):
+                    self._add(line, out)
+                    out.append(self._commit())
+            start = last + 1
         while start < len(text):
             newline = text.find("\n", start)
             if newline < 0:
@@ -92,10 +110,12 @@ class Line:
 
     def _add(self, piece: str, out: List[str]) -> None:
         if self._cleaner is None:
-            if (_SIMPLE.match(piece) is not None and not self._raw.endswith("\r")
-                    and len(self._raw) + len(piece) <= self.LIMIT):
+            if ((_CONTROL.search(piece) is None or _SIMPLE.match(piece) is not None)
+                    and not self._raw.endswith("\r") and len(self._raw) + len(piece) <= self.LIMIT):
                 self._raw += piece
                 return
+            from .clean import Cleaner  # only once a line redraws: the relay starts faster
+
             piece, self._raw, self._cleaner = self._raw + piece, "", Cleaner()
         out.extend(self._cleaner.feed(piece))
 
@@ -390,11 +410,36 @@ class Relay:
                 if not self._modes.taken:
                     self._look(force=True)
                 return
+        while not final and data and self._ready(fd, name):
+            last = data.rfind(b"\n") + 1
+            if not last or not _plain(data[:last], self._log):
+                break
+            try:
+                self.screen.put_bytes(name, data[:last])
+            except Exception:  # a broken console: keep reading, so no writer ever blocks
+                pass
+            data = data[last:]
+        if not data and not final:
+            return
+        if not final and self._ready(fd, name) is False:  # a begun line ends first, then whole lines
+            first = data.find(b"\n") + 1
+            if 0 < first < len(data):
+                self._bytes(fd, name, data[:first])
+                self._bytes(fd, name, data[first:])
+                return
         text = self._decoders[fd].decode(data, final)
         if fd == self._terminal:
             text = text.replace("\r\n", "\n")  # the pty's onlcr; the real terminal adds its own
         if text:
             self._foreign(name, text)
+
+    def _ready(self, fd: int, name: str) -> Optional[bool]:
+        """Whether whole plain lines of this channel may pass as the bytes they are now, nothing
+        of anyone's being held back (most of what passes); False when only a begun line of its
+        stands in the way, None for anything else."""
+        if self._passing is not None or self._held or self._decoders[fd].getstate()[0]:
+            return None
+        return not (self._lines[name, False].open or self._lines[name, True].open)
 
     def _verbatim(self, name: str, data: bytes) -> None:
         if not data or self.broken:
@@ -762,6 +807,13 @@ class Raw:
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+def _plain(data: bytes, log: bool) -> bool:
+    """Lines of text and colours only, "\r\n" ends included (not in a log: "\r" is cleaned there)."""
+    if _CONTROL_BYTES.search(data) is not None and _UNPLAIN.search(data) is not None:
+        return False
+    return b"\r" not in data or not log and data.count(b"\r") == data.count(b"\r\n")
 
 
 def _quietly(action, *args) -> None:

@@ -6,6 +6,7 @@ training process (logs, Windows, capture off) or in the relay that owns the desc
 draws the same way in both. Output problems end in a fallback, never an exception for the
 caller of ideconsole's own drawing.
 """
+import os
 from typing import Callable, List, Optional, TextIO, Union
 
 from . import _compat
@@ -120,6 +121,31 @@ class Screen:
         is discarded; other errors of the real stream reach the writer."""
         if text:
             self._write(name, text, own=False)
+
+    def put_bytes(self, name: str, data: bytes) -> None:
+        """Whole lines of another writer's, as the bytes it wrote (the relay's way for plain
+        text): above the area, if one is up."""
+        target = self._out if name == "stdout" else self.stderr
+        if self._pending.get(name) or self.broken and target is self._out:
+            self.put(name, data.decode(_compat.encoding(target), "replace"))
+            return
+        if self._shown:
+            erase = self._strategy.erase(self._shown, self._resized())
+            self._emit(self._out, erase)
+            self._shown = 0
+        try:
+            target.flush()
+            _write_all(target.fileno(), data)
+        except OSError as error:
+            if isinstance(error, BrokenPipeError) and target is self._out:
+                self.broken = True
+                _compat.discard_output(self.stream)
+                if self._lost is not None:
+                    self._lost(target, error)
+        if name == "stdout" or self.shared:
+            self.at_line_start = True
+        if self._area is not None and not self.broken:
+            self._emit(self._out, self._draw(self._area))
 
     def end_line(self) -> None:
         """What is on the cursor's line (the relay's last drawing of the area) stays as a line."""
@@ -278,3 +304,9 @@ class Screen:
                 self._lost(stream, error)
             if not own and not isinstance(error, BrokenPipeError):
                 raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -15,8 +15,10 @@ Needs TensorFlow with Keras 3 and tf_keras; tqdm, rich and jax are optional. Sec
   6  bytes written per second of training, per console, over a simulated fit
   7  log volume of a real multi-epoch fit() redirected to a file (tests/fit_script.py)
   8  one redraw with 10, 60 and 240 metrics on an 80-column terminal, ideconsole vs Keras 3
-  9  capture: the relay's CPU per MB, the latency of a line, fit() with capture on and off,
-     in a real pseudo terminal
+  9  capture, side by side with plain Python in a real pseudo terminal: print() lines under a
+     tqdm bar, an os.write flood, start-up and exit (another process holding the output), last
+     lines of a killed script against the shell's next output, the relay's CPU per MB, the
+     latency of a line, fit() with capture on and off
 
 Simulated epochs run on a fake clock (a fixed time per step), so their output is the same on
 every machine. The table goes to stdout, progress notes to stderr.
@@ -27,6 +29,7 @@ import io
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
@@ -922,9 +925,10 @@ def section_many_metrics(cfg: Config) -> List[Row]:
 RELAY_LOAD = r"""
 import os, resource, sys, time
 import ideconsole
-from ideconsole import session
+from ideconsole import capture, session
 from ideconsole.progress import Progress
 ideconsole.install()  # the relay starts here
+relay = capture.current().process
 megabytes, kind = int(sys.argv[1]), sys.argv[2]
 line = b"\r 50%|#####     | " + b"y" * 60 + b"\n" if kind == "redraws" else b"x" * 79 + b"\n"
 block = line * (65536 // len(line))
@@ -934,7 +938,8 @@ if kind != "no bar":
 for _ in range(megabytes * (1 << 20) // len(block)):
     os.write(1, block)
 bar.done({"loss": 0.5})
-session.end()  # waits for the relay to write everything
+session.end()
+relay.wait()  # it ends once every writer has gone: this process's descriptors are its own again
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 sys.stderr.write("RELAY-CPU %f\n" % (usage.ru_utime + usage.ru_stime))
 """
@@ -976,7 +981,169 @@ print("STEPS-PER-S %f" % (steps / times[len(times) // 2]))
 """
 
 
-def in_terminal(argv: List[str], env, on_output: Optional[Callable[[bytes], None]] = None) -> bytes:
+PRINTS_UNDER_A_BAR = r"""
+import sys, time
+if sys.argv[2] != "plain":
+    import ideconsole
+    ideconsole.install()  # the relay starts here
+from tqdm import tqdm
+lines = int(sys.argv[1])
+start = time.perf_counter()
+with tqdm(total=lines, mininterval=0.05) as bar:
+    for index in range(lines):
+        print("a line printed under the bar, number %d" % index)
+        bar.update(1)
+sys.stderr.write("SECONDS %f\n" % (time.perf_counter() - start))
+"""
+
+FLOOD = r"""
+import os, sys, time
+if sys.argv[2] != "plain":
+    import ideconsole
+    ideconsole.install()
+from ideconsole.progress import Progress
+megabytes = int(sys.argv[1])
+line = b"x" * 79 + b"\n"
+block = line * (65536 // len(line))
+start = time.perf_counter()
+bar = Progress(10) if sys.argv[2] != "plain" else None
+if bar:
+    bar.update(1, {"loss": 0.5})
+for _ in range(megabytes * (1 << 20) // len(block)):
+    os.write(1, block)
+if bar:
+    bar.done({"loss": 0.5})
+sys.stderr.write("SECONDS %f\n" % (time.perf_counter() - start))
+"""
+
+LAST_WORDS = r"""
+import os, signal, sys
+from ideconsole.progress import Progress
+bar = Progress(3)
+bar.update(1, {"loss": 0.5})
+print("last words")
+sys.stdout.flush()
+os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+"""
+
+HOLDER = r"""
+import subprocess, sys
+# holds stdout and stderr after the script ends, as a resource tracker or a kept dup() does
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
+print("the script ends")
+"""
+
+
+def ways(script: str, plain: bool = True) -> Dict[str, List[str]]:
+    """How a script is started: without ideconsole, with install() in it, and under run."""
+    installed = str(REPO / "tests" / "installed.py")
+    started = {"install": [sys.executable, installed, script],
+               "run": [sys.executable, "-m", "ideconsole", "run", script]}
+    if plain:
+        started["plain"] = [sys.executable, script]
+    return started
+
+
+def seconds_reported(output: bytes) -> float:
+    found = [line for line in output.split(b"\n") if line.startswith(b"SECONDS ")]
+    return float(found[-1].split()[1]) if found else float("nan")
+
+
+def prints_and_flood(cfg: Config) -> List[Row]:
+    """The issue's costs, side by side with plain Python in one run: print() lines under a tqdm
+    bar and an os.write flood, in a real pseudo terminal read as fast as a terminal reads."""
+    rows = []
+    lines = 40000
+    cases = (("prints", PRINTS_UNDER_A_BAR, str(lines), "{:,} print() lines under a tqdm bar".format(lines)),
+             ("flood", FLOOD, str(cfg.relay_mb), "os.write flood of {} MB, a bar up".format(cfg.relay_mb)))
+    for _, code, size, what in cases:
+        times = {"plain": [], "install": []}
+        for repeat in range(cfg.repeats):
+            for way in rotated(["plain", "install"], repeat):
+                env = dict(capture_env(True), PYTHONUNBUFFERED="")
+                output = in_terminal([sys.executable, "-c", code, size, way], env)
+                times[way].append(seconds_reported(output))
+        ratios = [ours / plain for ours, plain in zip(times["install"], times["plain"])]
+        compared = "{:.2f} s plain Python; {}".format(median(times["plain"]), spread(ratios).rstrip(","))
+        rows.append(Row("9", what, "{:.2f} s with install()".format(median(times["install"])), compared,
+                        at_most(median(ratios), 1.5, "x")))
+    return rows
+
+
+def start_and_exit(cfg: Config) -> List[Row]:
+    """Wall time of `install(); print(1)` against capture off, and the time from a script's last
+    line to its process's end while another process holds its output (a resource tracker, a kept
+    dup()): plain Python, install() and run side by side."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        short = os.path.join(folder, "short.py")
+        with open(short, "w") as file:
+            file.write("print(1)\n")
+        held = os.path.join(folder, "held.py")
+        with open(held, "w") as file:
+            file.write(HOLDER)
+        started = dict(ways(short), off=[sys.executable, str(REPO / "tests" / "installed.py"), short])
+        times = {way: [] for way in started}
+        for repeat in range(cfg.repeats):
+            for way in rotated(list(times), repeat):
+                begun = time.perf_counter()
+                in_terminal(started[way], capture_env(way != "off"), until_exit=True)
+                times[way].append(time.perf_counter() - begun)
+        extra = (median(times["install"]) - median(times["off"])) * 1e3
+        rows.append(Row("9", "wall time of `install(); print(1)`", "{:.0f} ms ({:.0f} ms run)".format(
+            median(times["install"]) * 1e3, median(times["run"]) * 1e3),
+            "{:.0f} ms capture off, {:.0f} ms plain Python".format(median(times["off"]) * 1e3,
+                                                                   median(times["plain"]) * 1e3),
+            at_most(extra, 60, " ms over capture off", 0)))
+        exits = {way: [] for way in ("plain", "install", "run")}
+        for repeat in range(cfg.repeats):
+            for way in rotated(list(exits), repeat):
+                seen = {}
+
+                def last_line(data, seen=seen):
+                    if b"the script ends" in data and "line" not in seen:
+                        seen["line"] = time.perf_counter()
+
+                in_terminal(ways(held)[way], capture_env(True), last_line, until_exit=True)
+                exits[way].append(time.perf_counter() - seen.get("line", float("nan")))
+        late = max(median(exits["install"]), median(exits["run"])) - median(exits["plain"])
+        rows.append(Row("9", "last line to the end of the process, another holding its output",
+                        "{:.0f} ms install(), {:.0f} ms run".format(median(exits["install"]) * 1e3,
+                                                                   median(exits["run"]) * 1e3),
+                        "{:.0f} ms plain Python".format(median(exits["plain"]) * 1e3),
+                        at_most(late * 1e3, 50, " ms over plain", 0)))
+    return rows
+
+
+def late_last_words(cfg: Config) -> List[Row]:
+    """How often a script's last line comes after the shell's next output, when the script is
+    killed: install() (the relay is its child) and run (the script is the relay's child)."""
+    rows = []
+    runs = 10 if cfg.repeats >= 5 else 4
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "last.py")
+        with open(path, "w") as file:
+            file.write(LAST_WORDS)
+        for how in ("SIGKILL", "SIGTERM"):
+            late = {}
+            for way, argv in ways(path, plain=False).items():
+                command = " ".join("{} {}; echo MARKER".format(" ".join(argv), how) for _ in range(runs))
+                output = in_terminal(["sh", "-c", command], capture_env(True)).replace(b"\r", b"")
+                said, late[way] = False, 0
+                for row in output.split(b"\n"):  # each run's marker must come after its last words
+                    said = said or b"last words" in row
+                    if row.endswith(b"MARKER"):
+                        late[way] += not said
+                        said = False
+            rows.append(Row("9", "killed by {}: last line after the shell's marker".format(how),
+                            "{0} of {2} with install(), {1} of {2} with run".format(late["install"], late["run"],
+                                                                                    runs),
+                            "plain Python: never", "run: 0"))
+    return rows
+
+
+def in_terminal(argv: List[str], env, on_output: Optional[Callable[[bytes], None]] = None,
+                until_exit: bool = False) -> bytes:
     """Run `argv` in a real pseudo terminal, 120 columns; everything it showed."""
     import fcntl
     import pty
@@ -989,6 +1156,10 @@ def in_terminal(argv: List[str], env, on_output: Optional[Callable[[bytes], None
     os.close(slave)
     chunks = []
     while True:
+        if until_exit and process.poll() is not None:
+            break  # the process ended: what others still hold open is not waited for
+        if until_exit and not select.select([master], [], [], 0.001)[0]:
+            continue
         try:
             data = os.read(master, 1 << 16)
         except OSError:
@@ -1078,7 +1249,8 @@ def fit_with_capture(cfg: Config) -> List[Row]:
 def section_capture(cfg: Config) -> List[Row]:
     if os.name != "posix":
         return [Row("9", "capture", "skipped: POSIX only")]
-    return relay_cpu(cfg) + line_latency(cfg) + fit_with_capture(cfg)
+    return (prints_and_flood(cfg) + start_and_exit(cfg) + late_last_words(cfg) + relay_cpu(cfg)
+            + line_latency(cfg) + fit_with_capture(cfg))
 
 
 # -- the table ----------------------------------------------------------------------------------
