@@ -1135,7 +1135,7 @@ def late_last_words(cfg: Config) -> List[Row]:
                     if row.endswith(b"MARKER"):
                         late[way] += not said
                         said = False
-            result = "{0} of {2} with install(), {1} of {2} with run".format(late["install"], late["run"], runs)
+            result = "{0} of {2} install(), {1} of {2} run".format(late["install"], late["run"], runs)
             rows.append(Row("9", "killed by {}: last line after the shell's marker".format(how), result,
                             "plain Python: never", "run: 0"))
     return rows
