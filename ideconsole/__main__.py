@@ -9,7 +9,7 @@ import types
 import zipfile
 from typing import List, Optional
 
-from . import __version__, _compat, capture
+from . import __version__, _compat, capture, faults
 from .console import real_stream
 from .detect import detect, explained_row
 
@@ -45,6 +45,10 @@ def _stream_report(name, stream) -> List[str]:
     on, why = capture.decision(types.SimpleNamespace(capture=None, profile=profile, stream=stream),
                                elsewhere=name != "stdout")
     lines.append(explained_row("capture", "relay" if on else "off", why))
+    if name == "stdout":
+        lines.append(explained_row("debug", "on" if faults.shown() else "off", (
+            "IDECONSOLE_DEBUG=1 writes every fault ideconsole keeps away from training (a closed stream, "
+            "a bug of its own) to stderr, with its traceback")))
     return lines
 
 

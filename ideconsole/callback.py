@@ -10,7 +10,7 @@ import numbers
 import sys
 from typing import Optional
 
-from . import session
+from . import faults, session
 from .console import Console, get_console
 from .progress import Averages, Progress
 
@@ -103,7 +103,7 @@ class ProgressCallback:
             try:
                 session.start(self.console)
             except Exception:  # no capture rather than no training
-                pass
+                faults.swallowed("ProgressCallback.set_params")
 
     def set_model(self, model):
         _keras_method(self, "set_model")(self, model)
@@ -141,7 +141,7 @@ class ProgressCallback:
             try:
                 bar.update(batch + 1, logs)
             except Exception:
-                pass
+                faults.swallowed("ProgressCallback.on_train_batch_end")
         else:
             self._step(batch, logs)
 
@@ -179,7 +179,7 @@ class ProgressCallback:
         try:
             self.console.write(text)
         except Exception:  # the progress display must never stop training
-            pass
+            faults.swallowed("ProgressCallback._say")
 
     def _start_bar(self):
         self._seen = 0
@@ -192,7 +192,7 @@ class ProgressCallback:
                 self.progbar = Progress(self.target, console=self.console, title=self._epoch_title,
                                         verbose=self.verbose, flavour=self.flavour)
             except Exception:  # no bar rather than no training
-                pass
+                faults.swallowed("ProgressCallback._start_bar")
 
     def _step(self, batch, logs):
         """A batch end off the hot path: evaluate, predict, and Keras 2.2, whose batch logs
@@ -210,7 +210,7 @@ class ProgressCallback:
                                 if name not in bar.hidden], weight)
             bar.update(self._seen if self._count_samples else batch + 1, self._averages)
         except Exception:
-            pass
+            faults.swallowed("ProgressCallback._step")
 
     def _finish_bar(self, logs, counter):
         """`counter`: which of the model's step counters (train, test, predict) tells the
@@ -224,7 +224,7 @@ class ProgressCallback:
                 steps = int(self._counters[counter].numpy())
             bar.done(_ordered(logs, (getattr(self, "params", None) or {}).get("metrics")), step=steps)
         except Exception:
-            pass
+            faults.swallowed("ProgressCallback._finish_bar")
         self._seen = bar.step
         if self.target is None and bar.total:
             self.target = bar.total  # learnt at the end of the first epoch, as Keras does
@@ -237,7 +237,7 @@ class ProgressCallback:
             try:
                 bar.stop()
             except Exception:
-                pass
+                faults.swallowed("ProgressCallback._close_bar")
 
 
 def _keras_method(obj, name):
@@ -415,7 +415,7 @@ class ProgbarCompat:
             else:
                 progress.update(current, self._averages)
         except Exception:  # the progress display must never stop training
-            pass
+            faults.swallowed("ProgbarCompat.update")
 
     def add(self, n, values=None):
         self.update(self._seen_so_far + n, values)

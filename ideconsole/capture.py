@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Dict, List, Optional
 
-from . import protocol
+from . import faults, protocol
 from .detect import Profile, parse_bool
 
 CONSOLES = ("vt", "pycharm", "dumb", "log", "ci")  # where other writers' bytes would break lines
@@ -558,7 +558,7 @@ def _ending(original):
                     function()
                 capture.end()
             except Exception:
-                pass
+                faults.swallowed("ending capture before " + original.__name__)
         return original(*args, **kwargs)
     call.__name__ = original.__name__
     call.__doc__ = original.__doc__

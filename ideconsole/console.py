@@ -9,7 +9,7 @@ import sys
 import weakref
 from typing import Callable, Hashable, Optional, TextIO
 
-from . import _compat, area, capture, session
+from . import _compat, area, capture, faults, session
 from .cells import cell_width, strip_ansi
 from .detect import Profile, detect
 from .screen import Screen
@@ -203,7 +203,7 @@ class Console:
             try:
                 text = final_line()
             except Exception:
-                pass
+                faults.swallowed("Console.close")
         with session.LOCK:
             self._settle()
             rows = area.ordered(self._rows)

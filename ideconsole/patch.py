@@ -12,7 +12,7 @@ import importlib.util
 import sys
 import threading
 
-from . import session
+from . import faults, session
 from .callback import ProgbarCompat, ProgressCallback, _passed
 from .console import get_console
 from .tqdm_bars import TqdmMethods, hand_back, stock_methods, take_over
@@ -123,7 +123,7 @@ def install() -> None:
     try:
         session.start(get_console())
     except Exception:  # no capture rather than no training
-        pass
+        faults.swallowed("starting capture at install()")
 
 
 def uninstall() -> None:

@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
+from . import faults
 from .console import Console, get_console
 from .detect import checked_interval
 from .render import HIDDEN_KEYS, Look, State, fitted_line, format_value, log_line, progress_line, summary_line
@@ -219,7 +220,7 @@ class Progress:
             else:
                 self.console.status(self._fitted(state))
         except Exception:  # a progress bar must never stop training
-            pass
+            faults.swallowed("Progress._draw")
         finally:
             self._lock.release()
 

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from . import protocol
+from . import faults, protocol
 from .detect import Profile
 
 PROMPT_DELAY = 0.1  # seconds an unfinished line of plain text waits before it shows as it is
@@ -417,7 +417,7 @@ class Relay:
             try:
                 self.screen.put_bytes(name, data[:last])
             except Exception:  # a broken console: keep reading, so no writer ever blocks
-                pass
+                faults.swallowed("the relay's lines above the bar")
             data = data[last:]
         if not data and not final:
             return
@@ -645,7 +645,7 @@ class Relay:
         try:
             self.screen.put(name, text)
         except Exception:  # a broken console: keep reading, so no writer ever blocks
-            pass
+            faults.swallowed("the relay's lines above the bar")
 
     def _show_prompts(self) -> None:
         """An unfinished line of plain text that waited PROMPT_DELAY is shown as it is, the bar
@@ -820,7 +820,7 @@ def _quietly(action, *args) -> None:
     try:
         action(*args)
     except Exception:  # a broken console: keep reading, so no writer ever blocks
-        pass
+        faults.swallowed("the relay's " + getattr(action, "__name__", "drawing"))
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -9,7 +9,7 @@ caller of ideconsole's own drawing.
 import os
 from typing import Callable, List, Optional, TextIO, Union
 
-from . import _compat
+from . import _compat, faults
 from .cells import cell_width, truncate
 from .detect import Profile, usable_width
 from .strategies import strategy_for
@@ -288,6 +288,8 @@ class Screen:
                 stream.write(text.encode(encoding, escape).decode(encoding, "replace"))
             stream.flush()
         except Exception as error:
+            if own:
+                faults.swallowed("writing to the console")
             ours = stream is self._out
             if ours:
                 self.broken = True

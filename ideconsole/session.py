@@ -10,7 +10,7 @@ import threading
 import weakref
 from typing import TextIO
 
-from . import capture
+from . import capture, faults
 
 LOCK = threading.RLock()  # orders every console's output in this process
 _live = weakref.WeakSet()  # every Console, to close them all when the process stops
@@ -132,12 +132,12 @@ def close_all() -> None:
         try:
             update()
         except Exception:
-            pass
+            faults.swallowed("ending the bars")
     for console in list(_live):
         try:
             console.close()
         except Exception:
-            pass
+            faults.swallowed("ending the bars")
 
 
 def install_excepthook() -> None:
@@ -175,7 +175,7 @@ def start(console) -> None:
     try:
         capture.start(console)
     except Exception:
-        pass
+        faults.swallowed("starting capture")
 
 
 def end() -> None:
@@ -185,7 +185,7 @@ def end() -> None:
     try:
         capture.end()
     except Exception:
-        pass
+        faults.swallowed("ending capture")
 
 
 def _after_fork_in_child() -> None:

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Optional
 
-from . import _compat, session
+from . import _compat, faults, session
 from .cells import cell_width
 from .console import Console, get_console, real_stream
 
@@ -183,7 +183,7 @@ class TqdmMethods:
             elif not msg:
                 console.clear(row=id(self))
         except Exception:  # a progress bar must never stop the loop it counts
-            pass
+            faults.swallowed("TqdmMethods.display")
         return True
 
     def clear(self, nolock=False):
@@ -220,7 +220,7 @@ class TqdmMethods:
                 self._ema_dt = lambda: None  # the final rate is the average over the run
                 console.finish(_final_line(self, console), row=id(self))
         except Exception:
-            pass
+            faults.swallowed("TqdmMethods.close")
 
     @classmethod
     def write(cls, s, file=None, end="\n", nolock=False):
@@ -251,7 +251,7 @@ def take_over(cls) -> None:
                 console.foreign(_stream_name(bar.fp), "\n")
             _draw(bar, console)
         except Exception:
-            pass
+            faults.swallowed("take_over")
 
 
 def hand_back(cls) -> None:
@@ -266,7 +266,7 @@ def hand_back(cls) -> None:
             try:
                 console.clear(row=id(bar))
             except Exception:
-                pass
+                faults.swallowed("hand_back")
 
 
 @atexit.register
@@ -281,4 +281,4 @@ def _latest_state_at_exit() -> None:
             try:
                 _draw(bar, console)
             except Exception:
-                pass
+                faults.swallowed("_latest_state_at_exit")

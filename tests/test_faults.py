@@ -386,3 +386,31 @@ def test_stderr_into_the_same_closed_pipe_does_not_stop_training(env, tmp_path):
     process.stdin.close()
     assert process.wait(timeout=60) == 0
     assert marker.read_text() == "finished"
+
+
+SWALLOWED = r"""
+import io, sys
+from ideconsole import Console
+from ideconsole.progress import Progress
+stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+bar = Progress(4, console=Console(stream, console="vt", capture=False))
+bar.update(1, {"loss": 0.5})
+stream.close()  # the stream ideconsole draws on goes away mid-run
+for step in range(2, 5):
+    bar.update(step, {"loss": 0.5})
+bar.done({"loss": 0.5})
+print("training finished")
+"""
+
+
+@pytest.mark.parametrize("debug", ["1", ""])
+def test_a_fault_kept_from_training_is_shown_when_asked(debug):
+    result = subprocess.run([sys.executable, "-c", SWALLOWED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: UP022 (3.6)
+                            env=dict(clean_environment(), IDECONSOLE_DEBUG=debug), timeout=60)
+    assert result.returncode == 0 and result.stdout.decode() == "training finished\n"
+    errors = result.stderr.decode()
+    if debug:
+        assert "ideconsole: writing to the console failed; training goes on" in errors, errors
+        assert "Traceback" in errors and "ValueError: I/O operation on closed file" in errors, errors
+    else:
+        assert errors == "", errors

@@ -800,3 +800,76 @@ def test_a_childs_progress_line_shows_while_it_redraws(where, tmp_path):
     assert run.finish() == 0, run.text
     lines = run.lines()
     assert lines == ["downloading 100%", lines[-1]] and lines[-1].startswith("10/10"), lines
+
+
+class Screen:
+    """What the relay draws, recorded in order (the Screen's interface)."""
+
+    redraws, stacks, up, at_line_start, stream, stderr, broken = True, True, False, True, None, None, False
+
+    def __init__(self):
+        self.events = []
+
+    def put(self, name, text):
+        self.events.append((name, text))
+
+    def put_bytes(self, name, data):
+        self.events.append((name, data.decode()))
+
+    def show(self, area):
+        self.up = True
+        self.events.append(("show", area))
+
+    def commit(self, text):
+        self.up = False
+        self.events.append(("commit", text))
+
+    def say(self, text, name="stdout", area=None):
+        self.events.append(("say", text))
+
+    def erase(self):
+        self.events.append(("erase", None))
+
+    def unfinished(self):
+        return False
+
+
+def test_stderr_written_before_a_bar_ends_shows_before_its_final_line():
+    """PyCharm's two pipes: a warning on stderr that is there when the bar's end is read on
+    stdout goes first, though stdout's channel is read first."""
+    import threading
+
+    from ideconsole import protocol
+    from ideconsole.relay import Relay
+
+    control, control_write = os.pipe()
+    out, out_write = os.pipe()
+    err, err_write = os.pipe()
+    marker = protocol.new_marker()
+
+    def send(kind, text):
+        for message in protocol.messages(kind, text):
+            os.write(control_write, message)
+            os.write(out_write, marker)
+
+    drawn, written = threading.Event(), threading.Event()
+
+    class Held(Screen):
+        def show(self, area):  # the relay is busy drawing while both arrive
+            super().show(area)
+            drawn.set()
+            written.wait(TIMEOUT)
+
+    screen = Held()
+    relay = threading.Thread(target=Relay(screen, control, {out: "stdout", err: "stderr"}, out, marker).run)
+    relay.start()
+    send(protocol.AREA, " 3/10 [===>......]")
+    assert drawn.wait(TIMEOUT)
+    os.write(err_write, b"a warning on stderr\n")
+    send(protocol.COMMIT, "10/10 [==========]")
+    written.set()
+    for fd in (control_write, out_write, err_write):
+        os.close(fd)
+    relay.join(TIMEOUT)
+    assert screen.events == [("show", " 3/10 [===>......]"), ("stderr", "a warning on stderr\n"),
+                             ("commit", "10/10 [==========]")], screen.events
