@@ -410,6 +410,8 @@ class Relay:
                 if not self._modes.taken:
                     self._look(force=True)
                 return
+        if fd == self._terminal and b"\r\n" in data and _adds_returns(self.screen.stream):
+            data = data.replace(b"\r\n", b"\n")  # the pty's onlcr: the real terminal adds its own
         while not final and data and self._ready(fd, name):
             last = data.rfind(b"\n") + 1
             if not last or not _plain(data[:last], self._log):
@@ -807,6 +809,17 @@ class Raw:
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+def _adds_returns(stream) -> bool:
+    """Whether the terminal behind `stream` turns "\n" into "\r\n" itself (not in raw mode)."""
+    try:
+        import termios
+
+        modes = termios.tcgetattr(stream.fileno())
+        return bool(modes[1] & termios.OPOST and modes[1] & termios.ONLCR)
+    except Exception:  # no terminal: bytes are written as they are
+        return False
 
 
 def _plain(data: bytes, log: bool) -> bool:

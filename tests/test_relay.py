@@ -637,6 +637,7 @@ def test_a_marker_cut_by_a_read_is_held_back():
 def test_a_signal_stops_neither_relay_nor_output():
     run = Run(r"""
 import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a shell, whatever runs the tests
 from ideconsole.progress import Progress
 bar = Progress(10)
 bar.update(1, {"loss": 0.5})
@@ -651,6 +652,7 @@ os.killpg(os.getpgrp(), signal.SIGINT)  # Ctrl-C reaches the whole foreground gr
 def test_a_child_that_outlives_a_terminated_group_is_still_shown():
     run = Run(r"""
 import os, signal, subprocess, time
+signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as from a shell, whatever runs the tests
 from ideconsole.progress import Progress
 bar = Progress(10)
 bar.update(1, {"loss": 0.5})
