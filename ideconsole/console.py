@@ -262,6 +262,9 @@ class Console:
             if self._relayed.up:
                 self._screen.end_line()
             self._relayed = None
+            if self._active:  # the script's text passes here from now on, all of it
+                self._deactivate()
+                self._activate()
         return self._screen
 
     def _settle(self) -> None:
