@@ -319,7 +319,8 @@ def test_run_gives_the_script_what_python_gives_it(tmp_path):
                               env=clean_environment(), timeout=60).stdout.decode()
                for prefix in ([], ["-m", "ideconsole", "run"])]
     # Python 3.9 and later give the script an absolute __file__, earlier ones one as typed
-    assert outputs[0].endswith("{}\n".format(sys.version_info >= (3, 9))) and outputs[1] == outputs[0], outputs
+    absolute = sys.version_info >= (3, 9)
+    assert outputs[0].endswith("{}\n".format(absolute)) and outputs[1] == outputs[0], outputs
 
 
 @pytest.mark.parametrize("where", ["pipe", "terminal"])
