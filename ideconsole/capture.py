@@ -104,7 +104,7 @@ class Capture:
                 self._open[name] = not newline
             last = text.rfind("\n") + 1
             if last:
-                stream.write(text[:last])
+                _write_escaped(stream, text[:last])
                 stream.flush()
             if last < len(text):
                 self._held[name] = text[last:]
@@ -604,6 +604,15 @@ def _real(stream):
     while hasattr(stream, "wrapped"):
         stream = stream.wrapped
     return stream
+
+
+def _write_escaped(stream, text: str) -> None:
+    """What the stream cannot encode as backslash escapes, as Python writes it to stderr."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _flush_buffered() -> None:

@@ -54,6 +54,7 @@ class Console:
         self._final_line = None    # see attach(): a weak reference to it
         self._retired = None       # the proxies last put back (see _deactivate)
         self._relayed = None       # the capture this console presented through last
+        self._pid = os.getpid()
         for stream in (self.stream, self.stderr):
             _compat.escape_unencodable(stream)
         session.track(self)
@@ -251,6 +252,8 @@ class Console:
         """Who draws: the relay, where capture presents this console (started here with
         `start` where none was tried yet), else this console's own Screen. A relay that went
         away leaves its last drawing of the area on screen: a new line goes under it."""
+        if self._pid != os.getpid():  # a forked child where no fork hook ran (Python 3.6)
+            self._after_fork()
         current = capture.current()
         if current is None and start and self.capture is not False and not self._silent:
             session.start(self)
@@ -299,12 +302,12 @@ class Console:
 
     def _activate(self) -> None:
         """A status line is in progress: the script's text passes here from now on. While a
-        relay presents, it sees every writer's bytes anyway: only a stream Python writes
-        through unbuffered passes here, so a line print() has begun stays apart."""
+        relay presents, it sees every writer's bytes anyway: only some streams pass here (see
+        `_passes_here`)."""
         self._active = True
         self._screen._flush_others()
         if capture.current() is not None and capture.current().presents(self):
-            self._saved = session.take_streams(self, handlers=False, only=_unbuffered)
+            self._saved = session.take_streams(self, handlers=False, only=_passes_here)
         else:
             self._saved = session.take_streams(self)
 
@@ -325,6 +328,7 @@ class Console:
 
     def _after_fork(self) -> None:
         """In a forked child (a data-loader worker): nothing of the parent's bar is drawn."""
+        self._pid = os.getpid()
         self._active = False
         self._final_line = None
         self._relayed = None
@@ -332,8 +336,11 @@ class Console:
         self._screen.forget()
 
 
-def _unbuffered(stream) -> bool:
-    return bool(getattr(stream, "write_through", False))
+def _passes_here(stream) -> bool:
+    """While a relay presents: a stream Python writes through unbuffered (PyCharm's), whose
+    begun lines are kept apart here, and one that cannot escape what it cannot encode
+    (Python 3.6), which is escaped here."""
+    return bool(getattr(stream, "write_through", False)) or getattr(stream, "errors", None) == "strict"
 
 
 def _as_shown(text: str, encoding: str) -> str:

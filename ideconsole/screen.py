@@ -129,7 +129,8 @@ class Screen:
         if self._pending.get(name) or self.broken and target is self._out:
             self.put(name, data.decode(_compat.encoding(target), "replace"))
             return
-        if self._shown:
+        shown = self._shown
+        if shown:
             erase = self._strategy.erase(self._shown, self._resized())
             self._emit(self._out, erase)
             self._shown = 0
@@ -144,7 +145,7 @@ class Screen:
                     self._lost(target, error)
         if name == "stdout" or self.shared:
             self.at_line_start = True
-        if self._area is not None and not self.broken:
+        if shown and not self.broken:  # (in a log nothing is shown: nothing to draw again)
             self._emit(self._out, self._draw(self._area))
 
     def end_line(self) -> None:

@@ -44,14 +44,20 @@ def main():
     shell, path, script = sys.argv[1:4]
     frames = Frames(path)
     if shell == "idle":
-        from idlelib.run import StdOutputFile
+        try:
+            from idlelib.run import StdOutputFile
+        except ImportError:  # Python 3.6 and 3.7 call it PseudoOutputFile
+            from idlelib.run import PseudoOutputFile as StdOutputFile
 
         class Shell:  # the RPC proxy of IDLE's shell window: write(text, tags)
             def write(self, text, tags):
                 return frames.write(text, tags)
 
         sys.stdout = StdOutputFile(Shell(), "stdout", "utf-8")
-        sys.stderr = StdOutputFile(Shell(), "stderr", "utf-8", "backslashreplace")
+        try:
+            sys.stderr = StdOutputFile(Shell(), "stderr", "utf-8", "backslashreplace")
+        except TypeError:  # PseudoOutputFile takes no errors argument
+            sys.stderr = StdOutputFile(Shell(), "stderr", "utf-8")
     else:
         real = sys.stdout
         sys.stdout = FakeOutputStream(frames, real, "stdout")

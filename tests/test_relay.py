@@ -875,3 +875,37 @@ def test_stderr_written_before_a_bar_ends_shows_before_its_final_line():
     relay.join(TIMEOUT)
     assert screen.events == [("show", " 3/10 [===>......]"), ("stderr", "a warning on stderr\n"),
                              ("commit", "10/10 [==========]")], screen.events
+
+
+HEARTBEAT_THEN_LINES = r"""
+import logging, sys, time
+from ideconsole.progress import Progress
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+print("Epoch 1/1")
+with Progress(100, interval=0.2, title="Epoch 1/1") as bar:
+    bar.update(1, {"loss": 0.5})
+    time.sleep(0.25)
+    bar.update(2, {"loss": 0.5})  # one heartbeat line
+    for number in range(4):
+        print("print", number)
+        logging.info("log record %d", number)
+        sys.stderr.write("stderr %d\n" % number)
+        time.sleep(0.01)
+    for step in range(3, 101):
+        bar.update(step, {"loss": 0.4})
+print("trained")
+"""
+
+
+def test_a_log_has_each_line_once_after_a_heartbeat(tmp_path):
+    log = tmp_path / "train.log"
+    with open(str(log), "w") as file:
+        subprocess.run([sys.executable, "-c", HEARTBEAT_THEN_LINES], stdout=file, stderr=subprocess.STDOUT,
+                       env=clean_environment(), timeout=TIMEOUT)
+    lines = log.read_text().splitlines()
+    heartbeats = [line for line in lines if line.startswith("Epoch 1/1 2/100")]
+    assert len(heartbeats) == 1, lines
+    for number in range(4):
+        for text in ("print %d" % number, "log record %d" % number, "stderr %d" % number):
+            assert lines.count(text) == 1, (text, lines)
+    assert lines[-1] == "trained" and lines[-2].startswith("Epoch 1/1 100/100"), lines
