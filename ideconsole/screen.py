@@ -245,6 +245,10 @@ class Screen:
         return out
 
     def _cells(self, text: str) -> int:
+        if self.profile.console == "jupyter":
+            # a notebook's output area overwrites on "\r" character by character, escape
+            # codes counted (src: jupyterlab, vscode fixCarriageReturn): pad by characters
+            return len(text)
         return cell_width(text, self.profile.ambiguous_wide)
 
     def _fit(self, text: str, width: Optional[int]):

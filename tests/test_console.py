@@ -470,3 +470,25 @@ def test_a_bar_drawn_on_stderr_keeps_prints_to_stdout_above_it(make_setup):
     bar.done({"loss": 0.5})
     lines = setup.screen().lines()
     assert lines[0] == "a print on stdout" and lines[1].startswith("20/20"), lines
+
+
+def test_a_notebook_shows_prints_and_the_final_line_without_pieces_of_the_bar(monkeypatch):
+    """A notebook's output area overwrites on "\\r" by characters, escape codes counted: the
+    coloured frames are longer than they look, and a shorter one must not leave their tail."""
+    from conftest import Recorder
+    from consoles import JupyterOutput
+
+    writes = []
+    stdout, stderr = Recorder("stdout", writes), Recorder("stderr", writes)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    console = Console(stdout, stderr=stderr, console="jupyter", interval=0, capture=False)
+    bar = Progress(4, console=console)
+    bar.update(1, {"loss": 0.5})
+    bar.update(2, {"loss": 0.5})
+    print("hello")
+    bar.update(3, {"loss": 0.5})
+    bar.done({"loss": 0.25})
+    lines = JupyterOutput().feed_all(writes).lines()
+    assert lines[0] == "hello" and re.fullmatch(r"4/4 \S+ 0s \S+/step - loss: 0\.2500", lines[1]), lines
+    assert len(lines) == 2, lines
