@@ -389,7 +389,10 @@ class ProgbarCompat:
         if interval_given and isinstance(interval, numbers.Real) and not isinstance(interval, bool):
             # Keras draws unless less than `interval` has passed: a negative or NaN one draws
             # every update; one that is not finite leaves the console's own
-            seconds = float(interval) if interval >= 0 else 0.0
+            try:
+                seconds = float(interval) if interval >= 0 else 0.0
+            except OverflowError:  # an int too big for a float: never finite
+                seconds = float("inf")
             if math.isfinite(seconds):
                 self._interval = seconds
 

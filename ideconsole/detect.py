@@ -125,7 +125,7 @@ def _positive_float(value: Optional[str]) -> Optional[float]:
         number = float(value) if value is not None else 0.0
     except ValueError:
         return None
-    return number if number > 0 else None
+    return number if number > 0 and math.isfinite(number) else None
 
 
 def checked_interval(value) -> Optional[float]:
@@ -134,8 +134,13 @@ def checked_interval(value) -> Optional[float]:
     Anything else raises ValueError naming it, where it is given: later it would lose lines."""
     if value is None:
         return None
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        seconds = float(value)
+    real = isinstance(value, numbers.Real) or (  # a Decimal is a number, but no Real
+        isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex))
+    if real and not isinstance(value, bool):
+        try:
+            seconds = float(value)  # a Decimal, a numpy scalar, a huge int (OverflowError)
+        except (TypeError, ValueError, OverflowError):
+            seconds = float("nan")
         if math.isfinite(seconds) and seconds >= 0:
             return seconds
     raise ValueError("interval must be a number of seconds, 0 or more (0: every update), not {!r}".format(
@@ -428,6 +433,7 @@ def _can_encode(encoding: str, text: str) -> bool:
     return True
 
 
+_RANK = re.compile(r"-?[0-9]+\Z")  # ASCII digits only: int() takes no "²"
 RANK_VARIABLES = ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "HOROVOD_RANK",
                   "SLURM_PROCID", "JAX_PROCESS_ID", "LOCAL_RANK")
 ROLES = ("draw", "quiet", "log")
@@ -437,25 +443,29 @@ def process_rank(env: Mapping[str, str]) -> Tuple[Optional[int], str]:
     """This process's rank in a multi-process run (0 draws progress), and where it came
     from: TF_CONFIG (MultiWorkerMirroredStrategy) or a launcher's rank variable."""
     config = env.get("TF_CONFIG")
+    ignored = []
     if config:
         try:
             parsed = json.loads(config)
             task, cluster = parsed.get("task", {}), parsed.get("cluster", {})
             kind, index = task.get("type"), int(task.get("index", 0))
-        except (ValueError, AttributeError, TypeError):
-            return None, "TF_CONFIG is not valid JSON with a task"
+            chief = bool(cluster.get("chief") or cluster.get("master")) if kind == "worker" else False
+        except (ValueError, AttributeError, TypeError, OverflowError):
+            kind, index, chief = None, 0, False
+            ignored.append("TF_CONFIG is not valid JSON with a task and a cluster: ignored")
         if kind in ("chief", "master"):
             return 0, "TF_CONFIG: {} {}".format(kind, index)
         if kind == "worker":
-            rank = index + (1 if cluster.get("chief") or cluster.get("master") else 0)
-            return rank, "TF_CONFIG: worker {}".format(index)
+            return index + chief, "TF_CONFIG: worker {}".format(index)
         if kind:
             return -1, "TF_CONFIG: {} {} (never the chief)".format(kind, index)
     for name in RANK_VARIABLES:
         value = env.get(name, "").strip()
-        if value.lstrip("-").isdigit():
+        if _RANK.match(value):
             return int(value), "{}={}".format(name, value)
-    return None, "no rank variable: a single process"
+        if value:
+            ignored.append("{}={!r} is not a rank: ignored".format(name, value))
+    return None, "; ".join(["no rank variable: a single process"] + ignored)
 
 
 def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,

@@ -2,6 +2,7 @@
 line is drawn. Between redraws an update stores a reference and compares two numbers; no
 formatting, no conversion of metric values (which may be tensors still on a device).
 """
+import math
 import threading
 import time
 from typing import Callable, Iterable, Optional, Sequence, Tuple
@@ -26,8 +27,16 @@ def to_number(value):
                 return value
             value = value.mean()
         return float(value)
-    except Exception:
+    except Exception:  # not a number: shown as text (render.format_value)
         return value
+
+
+def _steps(total) -> Optional[int]:
+    """A bar's total as steps: None (unknown) for anything but a finite number above 0."""
+    try:
+        return total if total > 0 and math.isfinite(float(total)) else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 class Averages:
@@ -86,7 +95,7 @@ class Progress:
         # the caller's interval (Keras's Progbar(interval=...)) holds on every console, logs too
         interval = checked_interval(interval)
         self.interval = self.console.interval if interval is None else interval
-        self.total = total if total and total > 0 else None
+        self.total = _steps(total)
         self.title = title
         self.verbose = verbose
         self.hidden = hidden
@@ -251,5 +260,6 @@ class Progress:
             summary = self.verbose == 2
             return [(str(name), format_value(to_number(value), summary))
                     for name, value in items if name not in self.hidden]
-        except Exception:
+        except Exception:  # the metrics as a whole could not be read: the line goes without them
+            faults.swallowed("reading the metrics")
             return []

@@ -49,8 +49,14 @@ def format_value(value, summary: bool = False) -> str:
     %.4e there."""
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        text = str(value)
+    except Exception:  # not a number (or one whose conversion fails): shown as text
+        try:
+            text = str(value)
+        except Exception:
+            from . import faults
+
+            faults.swallowed("showing a metric value")
+            return "?"
         return text if len(text) <= 40 else text[:37] + "..."
     if 1e-3 < (number if summary else abs(number)) < 1e12:
         return "%.4f" % number

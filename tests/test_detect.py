@@ -217,7 +217,7 @@ def test_parse_bool(text, value):
                    '"task": {"type": "worker", "index": 0}}'}, 1),
     ({"TF_CONFIG": '{"cluster": {"chief": ["c:0"]}, "task": {"type": "chief", "index": 0}}'}, 0),
     ({"TF_CONFIG": '{"cluster": {"ps": ["p:0"]}, "task": {"type": "ps", "index": 0}}'}, -1),
-    ({"TF_CONFIG": "not json", "RANK": "1"}, None),
+    ({"TF_CONFIG": "not json", "RANK": "1"}, 1),  # a broken TF_CONFIG is ignored, RANK still counts
 ])
 def test_rank_of_each_launcher(env, rank):
     assert process_rank(env)[0] == rank
@@ -398,3 +398,16 @@ def test_idle_never_gets_colour_and_thonny_honours_no_color():
     thonny = Facts(isatty=True, stream_type=THONNY)
     assert detect(thonny, {"NO_COLOR": "1"}).color == "none"
     assert detect(thonny, {}).erase == "pad"
+
+
+@pytest.mark.parametrize("env", [
+    {"RANK": "--5"}, {"RANK": "\u00b2"}, {"SLURM_PROCID": "1.5"},
+    {"TF_CONFIG": '{"task": {"type": "worker", "index": 1}, "cluster": []}'},
+    {"TF_CONFIG": '{"task": {"type": "worker", "index": 1e400}}'},
+    {"TF_CONFIG": '["not", "a", "task"]'},
+])
+def test_a_rank_variable_that_is_no_rank_is_ignored_and_named(env):
+    profile = detect(Facts(isatty=True), env)
+    assert profile.rank is None and profile.role == "draw"
+    why = dict(profile.reasons)["rank"]
+    assert "ignored" in why and next(iter(env)) in why, why

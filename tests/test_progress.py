@@ -115,3 +115,40 @@ def test_verbose_2_writes_a_negative_value_as_every_keras_does_there():
         lines.append(seen.lines()[-1])
     assert lines[0].endswith("loss: -0.5000 - accuracy: 0.7500"), lines
     assert lines[1].endswith("loss: -5.0000e-01 - accuracy: 0.7500"), lines
+
+
+class Unconvertible:
+    """A metric whose conversion fails as a device tensor's can (not a TypeError)."""
+
+    def __float__(self):
+        raise RuntimeError("the device went away")
+
+    def __repr__(self):
+        return "Unconvertible()"
+
+
+@pytest.mark.parametrize("total", [float("inf"), 10 ** 400, float("nan")])
+def test_a_total_that_is_no_count_of_steps_is_unknown(total):
+    writes = []
+    console = Console(Recorder("stdout", writes), console="log", capture=False)
+    with Progress(total, console=console) as bar:
+        bar.update(1, {"loss": 0.5})
+        bar.update(2, {"loss": 0.5})
+    assert screen("log").feed_all(writes).lines()[-1].startswith("2/2 "), writes
+
+
+def test_one_metric_that_cannot_be_shown_leaves_the_others():
+    writes = []
+    console = Console(Recorder("stdout", writes), console="log", capture=False)
+    with Progress(2, console=console) as bar:
+        bar.update(2, {"loss": 0.5, "odd": Unconvertible(), "accuracy": 0.75})
+    line = screen("log").feed_all(writes).lines()[-1]
+    assert line.endswith(" - loss: 0.5000 - odd: Unconvertible() - accuracy: 0.7500"), line
+
+
+@pytest.mark.parametrize("interval", [10 ** 400, float("inf"), "1", True, complex(1, 0)])
+def test_an_interval_that_is_no_number_of_seconds_is_refused_by_name(interval):
+    with pytest.raises(ValueError, match="interval"):
+        Console(Recorder("stdout", []), console="log", capture=False, interval=interval)
+    with pytest.raises(ValueError, match="interval"):
+        Progress(3, console=Console(Recorder("stdout", []), console="log", capture=False), interval=interval)
