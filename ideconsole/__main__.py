@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from . import __version__, _compat, capture, faults
 from .console import real_stream
-from .detect import detect, explained_row
+from .detect import detect, explained_row, parse_bool
 
 
 def report(stream=None, terminal=None) -> str:
@@ -46,9 +46,12 @@ def _stream_report(name, stream) -> List[str]:
                                elsewhere=name != "stdout")
     lines.append(explained_row("capture", "relay" if on else "off", why))
     if name == "stdout":
+        value = os.environ.get(faults.VARIABLE, "")
+        ignored = "" if not value.strip() or parse_bool(value, strict=True) is not None else (
+            "; {}={!r} is not a boolean word: ignored".format(faults.VARIABLE, value))
         lines.append(explained_row("debug", "on" if faults.shown() else "off", (
             "IDECONSOLE_DEBUG=1 writes every fault ideconsole keeps away from training (a closed stream, "
-            "a bug of its own) to stderr, with its traceback")))
+            "a bug of its own) to stderr, with its traceback" + ignored)))
     return lines
 
 

@@ -162,31 +162,46 @@ def debugger() -> str:
 
 
 PARENTS = 6  # enough for IDE, conda, a shell and the interpreter's own launcher
-_parents = {}  # pid -> its parents, read once (a forked child has other ones)
+_parents = {}  # pid -> its parents and whether each passes this stdout on, read once
 
 
 def parents() -> Optional[Tuple[str, ...]]:
     """The command lines of this process's parent, grandparent and so on (nearest first),
     or None where they cannot be read cheaply. Read once per process."""
+    return _ancestry()[0]
+
+
+def passing() -> Optional[Tuple[bool, ...]]:
+    """For each of `parents()`, whether its own stdout is the very pipe or terminal this
+    process's is (a launcher that passed it on, as `conda run` does), or None where that cannot
+    be read (outside Linux)."""
+    return _ancestry()[1]
+
+
+def _ancestry():
     pid = os.getpid()
     if pid not in _parents:
+        found = passes = None
         try:
             if sys.platform.startswith("linux"):
-                found = _linux_parents(pid)
+                found, passes = _linux_parents(pid)
             elif sys.platform == "darwin":
                 found = _ps_parents(pid)
             elif sys.platform == "win32":
                 found = _windows_parents(pid)
-            else:
-                found = None
         except Exception:  # a process gone meanwhile, /proc hidden, no ps: unknown
-            found = None
-        _parents[pid] = found
+            found = passes = None
+        _parents[pid] = (found, passes)
     return _parents[pid]
 
 
-def _linux_parents(pid: int) -> Tuple[str, ...]:
-    found = []
+def _linux_parents(pid: int):
+    found, passes = [], []
+    try:
+        ours = os.fstat(1)
+        ours = (ours.st_dev, ours.st_ino)
+    except OSError:
+        ours = None
     for _ in range(PARENTS):
         with open("/proc/{}/stat".format(pid), "rb") as stat_file:
             fields = stat_file.read().rsplit(b")", 1)[1].split()
@@ -199,9 +214,14 @@ def _linux_parents(pid: int) -> Tuple[str, ...]:
             with open("/proc/{}/comm".format(pid), "rb") as comm:
                 command = comm.read().strip()
         found.append(command.decode("utf-8", "replace"))
+        try:
+            theirs = os.stat("/proc/{}/fd/1".format(pid))
+            passes.append(ours is not None and (theirs.st_dev, theirs.st_ino) == ours)
+        except OSError:  # not ours to look at
+            passes.append(False)
         if pid == 1:
             break
-    return tuple(found)
+    return tuple(found), tuple(passes)
 
 
 def _ps_parents(pid: int) -> Tuple[str, ...]:
@@ -283,7 +303,8 @@ def probe(stream: Optional[TextIO]) -> Facts:
     return Facts(isatty=tty, encoding=encoding(stream), width=terminal_width(stream) if tty else None,
                  platform=platform, windows_version=version, vt_enabled=vt, codepage=codepage,
                  ipykernel=in_ipykernel(stream), regular_file=regular, stream_type=stream_type(stream),
-                 parents=None if regular else parents(), debugger=debugger())
+                 parents=None if regular else parents(), passing=None if regular else passing(),
+                 debugger=debugger())
 
 
 # Linux system calls a program waits for the keyboard in, by machine: reading a descriptor (the

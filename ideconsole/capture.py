@@ -18,7 +18,9 @@ from typing import Dict, List, Optional
 from . import faults, protocol
 from .detect import Profile, parse_bool
 
-CONSOLES = ("vt", "pycharm", "dumb", "log", "ci")  # where other writers' bytes would break lines
+# where other writers' bytes would break lines (a notebook's ipykernel stream has no
+# descriptor 1 and is refused below; the command a cell runs, on a pseudo terminal, is not)
+CONSOLES = ("vt", "pycharm", "jupyter", "dumb", "log", "ci")
 CAPTURED = "IDECONSOLE_CAPTURED"  # set for children: the descriptor a relay reads
 RELAY = "IDECONSOLE_RELAY"  # set by `run` for its script: the pipes to the relay it started
 END_SECONDS = 2.0  # at most, for the relay to show what this process wrote (it takes ms)
@@ -316,8 +318,10 @@ def _refusal(console, env, wanted, elsewhere: bool) -> Optional[str]:
         return "switched off (IDECONSOLE_CAPTURE={})".format(env.get("IDECONSOLE_CAPTURE")) \
             if console.capture is None else "switched off (capture=False)"
     profile = console.profile
-    if profile.console not in CONSOLES or profile.role != "draw":
-        return "nothing of other writers can break lines on {}".format(profile.console)
+    if profile.role != "draw":
+        return "this rank draws no progress (rank {})".format(profile.rank)
+    if profile.console not in CONSOLES:
+        return "{} shows Python's own streams: no descriptor to take".format(profile.console)
     stream = console.stream
     try:
         number = stream.fileno()

@@ -55,6 +55,7 @@ class Facts(NamedTuple):
     regular_file: bool = False           # a file on disk (`> train.log`): a log, whatever the environment
     stream_type: str = ""                # the stream's class, "module.Name" ("idlelib.run.StdOutputFile")
     parents: Optional[Tuple[str, ...]] = None  # command lines of the parent, grandparent...; None: unknown
+    passing: Optional[Tuple[bool, ...]] = None  # whether each of them has this very stdout; None: unknown
     debugger: str = ""                   # the file of the pydevd module loaded, if any
 
 
@@ -176,11 +177,13 @@ def _override(value, env: Mapping[str, str], variable: str, allowed, name: str):
 JETBRAINS_IDE = re.compile(
     r"(?:^|[\\/])(?:pycharm|pycharm64|idea|idea64|dataspell|dataspell64)(?:\.exe|\.sh)?(?:\s|$)"
     r"|com\.intellij\.idea\.Main|(?:PyCharm|DataSpell|IntelliJ IDEA)[^\\/]*\.app[\\/]", re.I)
-# What may stand between the IDE and the training process, passing its pipe on: `conda run`
-# (PyCharm's way to start a Conda interpreter, src: CondaPythonExec.kt) and the shells it uses.
-LAUNCHER = re.compile(
-    r"(?:^|[\\/\s])conda(?:\.exe|-script\.py)?(?:\s|$)"
-    r"|^(?:\S*[\\/])?(?:sh|bash|dash|zsh|cmd|cmd\.exe)(?:\s|$)", re.I)
+# What may stand between the IDE and the training process passing its pipe on, where that
+# cannot be seen (outside Linux): `conda run` (PyCharm's way to start a Conda interpreter, src:
+# CondaPythonExec.kt), and a shell running one command.
+CONDA = ("conda", "conda.exe", "conda-script.py", "mamba", "mamba.exe", "micromamba", "micromamba.exe")
+SHELLS = ("sh", "bash", "dash", "zsh", "cmd", "cmd.exe")
+# Programs that read a child's output themselves: a stdout of theirs is no IDE's window.
+READERS = re.compile(r"^(?:python[0-9.]*|pythonw?(?:\.exe)?|tee)$", re.I)
 # Set by PyCharm for what it runs, Conda interpreters included: its matplotlib and display
 # support (src: JetBrains/intellij-community python/helpers, PyCharm's run configurations).
 PYCHARM_VARIABLES = ("PYCHARM_MATPLOTLIB_INTERACTIVE", "PYCHARM_MATPLOTLIB_INDEX", "PYCHARM_DISPLAY_PORT")
@@ -190,34 +193,72 @@ PYCHARM_HELPERS = ("pycharm_matplotlib_backend", "pycharm_display")
 NOTEBOOK_VARIABLES = ("JPY_PARENT_PID", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE")
 
 
-def _ide_parent(parents: Tuple[str, ...]) -> Optional[str]:
-    """How the IDE is found among the parents, through launchers only; None when the
-    nearest other program (a script that piped its child's output) comes first."""
+def _program(command: str) -> str:
+    words = command.split()
+    return words[0].replace("\\", "/").rsplit("/", 1)[-1] if words else ""
+
+
+def _launcher(command: str, rest: Tuple[str, ...]) -> Optional[str]:
+    """What a launcher that passes its stdout on is called, judged from its command line."""
+    words = [word.replace("\\", "/").rsplit("/", 1)[-1] for word in command.split()[:3]]
+    if any(word.lower() in CONDA for word in words[:1] + [word for word in words[1:3] if word != "-m"][:1]):
+        return "conda run"
+    if words and words[0].lower() in SHELLS and ("-c" in command.split() or "/c" in command.lower().split()):
+        return words[0]
+    if words and READERS.match(words[0]) and rest and _program(rest[0]).lower() in CONDA:
+        return "conda run"  # Windows: conda.exe starts python.exe conda-script.py
+    return None
+
+
+def _ide_parent(parents: Tuple[str, ...], passing: Optional[Tuple[bool, ...]] = None) -> Optional[str]:
+    """How the IDE is found among the parents, through processes that pass this stdout on
+    (seen where `passing` is known, judged from their names elsewhere); None when the nearest
+    other program (a shell in a terminal, a script that pipes its child's output) comes first."""
     through = []
-    for command in parents:
+    for index, command in enumerate(parents):
         if JETBRAINS_IDE.search(command):
-            words = command.split()
-            name = words[0].replace("\\", "/").rsplit("/", 1)[-1] if words else command
+            name = _program(command) or command
             if "com.intellij.idea.Main" in command:
                 name = "its JVM (com.intellij.idea.Main)"
             place = ("parent", "grandparent")[len(through)] if len(through) < 2 else "ancestor"
             return "the {} process is PyCharm, {}{}".format(
                 place, name, " (through {})".format(", ".join(through)) if through else "")
-        launcher = LAUNCHER.search(command)
+        if passing is not None and index < len(passing):
+            if not passing[index]:
+                return None
+            name = _program(command)
+            through.append("conda run" if _launcher(command, parents[index + 1:]) == "conda run" else name)
+            continue
+        launcher = _launcher(command, parents[index + 1:])
         if not launcher:
             return None
-        through.append("conda run" if "conda" in launcher.group().lower() else launcher.group().strip())
+        through.append(launcher)
+    return None
+
+
+def _reader(facts: Facts) -> Optional[str]:
+    """The nearest parent that does not pass this stdout on, where it is a program that reads
+    a child's output itself (a Python launcher, `tee`)."""
+    if facts.parents is None or facts.passing is None:
+        return None
+    for command, passes in zip(facts.parents, facts.passing):
+        if not passes:
+            return _program(command) if READERS.match(_program(command)) else None
     return None
 
 
 def _pycharm(facts: Facts, env: Mapping[str, str]) -> Optional[str]:
     """Why this process's output goes to PyCharm, or None. Without PYCHARM_HOSTED (Conda
     interpreters: src: CondaEnvSdkFlavor) the process tree says it; where it cannot be
-    read, what PyCharm sets does."""
+    read, what PyCharm sets does. PYCHARM_HOSTED inherited by a child whose output another
+    program reads (a launcher script, `tee`) is no PyCharm window."""
     if env.get("PYCHARM_HOSTED"):
+        reader = _reader(facts)
+        if reader is not None and not (facts.parents and _ide_parent(facts.parents, facts.passing)):
+            return None
         return "PYCHARM_HOSTED is set"
     if facts.parents is not None:
-        return _ide_parent(facts.parents)
+        return _ide_parent(facts.parents, facts.passing)
     marks = [name for name in PYCHARM_VARIABLES if env.get(name)]
     path = env.get("PYTHONPATH", "")
     marks += [helper + " on PYTHONPATH" for helper in PYCHARM_HELPERS if helper in path]
@@ -232,11 +273,22 @@ def _pycharm(facts: Facts, env: Mapping[str, str]) -> Optional[str]:
 def _notebook_command(env: Mapping[str, str]) -> Optional[str]:
     if env.get("TERM") != "xterm-color":
         return None
-    for name in NOTEBOOK_VARIABLES + ("PAGER",):
-        if env.get(name) and (name != "PAGER" or env[name] == "cat"):
-            return "TERM=xterm-color and {} are what a notebook's kernel gives a command".format(
-                "PAGER=cat" if name == "PAGER" else name)
+    for name in NOTEBOOK_VARIABLES:  # (PAGER=cat too, but some terminals' users set it)
+        if env.get(name):
+            return "TERM=xterm-color and {} are what a notebook's kernel gives a command".format(name)
     return None
+
+
+OTHER_TERMINALS = ("XTERM_VERSION", "TMUX", "STY", "VTE_VERSION", "TERM_PROGRAM", "KITTY_WINDOW_ID",
+                   "WT_SESSION", "ALACRITTY_WINDOW_ID", "KONSOLE_VERSION", "WEZTERM_PANE")
+
+
+def _jediterm(facts: Facts, env: Mapping[str, str]) -> bool:
+    """A terminal PyCharm's variables lead to is JediTerm, unless another terminal says it is
+    the one (PyCharm's variables inherited into xterm or tmux, where the tree cannot tell)."""
+    if env.get("TERMINAL_EMULATOR") == "JetBrains-JediTerm":
+        return True
+    return facts.passing is not None or not any(env.get(name) for name in OTHER_TERMINALS)
 
 
 def _thonny(facts: Facts, env: Mapping[str, str]) -> bool:
@@ -244,8 +296,10 @@ def _thonny(facts: Facts, env: Mapping[str, str]) -> bool:
     cp_back.py FakeOutputStream); its system shell, a real terminal, keeps Python's."""
     if facts.stream_type.startswith("thonny."):
         return True
-    own = facts.stream_type in ("", "_io.TextIOWrapper")
-    return not own and bool(env.get("THONNY_USER_DIR") or env.get("THONNY_VERSION"))
+    # its class by name where Thonny's backend runs as a script; a stream that merely wraps
+    # Python's (a Tee, colorama) in Thonny's system shell is a terminal's
+    thonnys = facts.stream_type.endswith(".FakeOutputStream")
+    return thonnys and bool(env.get("THONNY_USER_DIR") or env.get("THONNY_VERSION"))
 
 
 def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
@@ -297,7 +351,7 @@ def _console(facts: Facts, env: Mapping[str, str], terminal: bool):
         return "conhost-legacy", why
     if env.get("TERMINAL_EMULATOR") == "JetBrains-JediTerm":
         return "vt", "JetBrains' terminal (TERMINAL_EMULATOR=JetBrains-JediTerm)"
-    if pycharm:
+    if pycharm and _jediterm(facts, env):
         return "vt", pycharm + (" and stdout is a sized pseudo terminal: PyCharm's terminal emulation "
                                 "(JediTerm)")
     if env.get("TERM_PROGRAM") == "vscode":
@@ -554,7 +608,8 @@ def detect(facts: Facts, env: Mapping[str, str], console: Optional[str] = None,
 
     resize, resize_why = _override(None, env, "IDECONSOLE_RESIZE", RESIZES, "resize")
     if resize is None:
-        resize, why = _resize(chosen, env, chosen == "vt" and _pycharm(facts, env) is not None)
+        resize, why = _resize(chosen, env, chosen == "vt" and _pycharm(facts, env) is not None
+                              and _jediterm(facts, env))
         resize_why = why + ("; " + resize_why if resize_why else "")
     reasons.append(("resize", resize_why))
 

@@ -411,3 +411,33 @@ def test_a_rank_variable_that_is_no_rank_is_ignored_and_named(env):
     assert profile.rank is None and profile.role == "draw"
     why = dict(profile.reasons)["rank"]
     assert "ignored" in why and next(iter(env)) in why, why
+
+
+@pytest.mark.parametrize("facts,env,console", [
+    # `python train.py | tee train.log` in PyCharm's Terminal tab: the shell's stdout is the
+    # terminal, not this pipe
+    (PIPE._replace(parents=("bash --rcfile jediterm-bash.in -i", "java com.intellij.idea.Main"),
+                   passing=(False, False)), {"TERMINAL_EMULATOR": "JetBrains-JediTerm"}, "log"),
+    # a launcher script reading its child's output, PYCHARM_HOSTED inherited
+    (PIPE._replace(parents=("python launcher.py", "pycharm64"), passing=(False, False)),
+     {"PYCHARM_HOSTED": "1"}, "log"),
+    # a remote interpreter: sshd passes the output on to the IDE, PYCHARM_HOSTED is trusted
+    (PIPE._replace(parents=("sshd: user@notty", "sshd"), passing=(False, False)), {"PYCHARM_HOSTED": "1"},
+     "pycharm"),
+    # conda run passing PyCharm's pipe on, seen from Linux
+    (PIPE._replace(parents=("/opt/conda/bin/python /opt/conda/bin/conda run -n tf python train.py",
+                            "/opt/pycharm/bin/pycharm64"), passing=(True, False)), {}, "pycharm"),
+    # a launcher named conda in its arguments only is no conda run
+    (PIPE._replace(parents=("python launch.py --env conda", "pycharm64")), {}, "log"),
+    # TERM=xterm-color and PAGER=cat alone: a terminal some users set up so
+    (TTY, {"TERM": "xterm-color", "PAGER": "cat"}, "vt"),
+    # a Tee around stdout in Thonny's system shell
+    (TTY._replace(stream_type="__main__.Tee"), {"THONNY_USER_DIR": "/home/a/.thonny"}, "vt"),
+])
+def test_pycharm_and_others_are_not_seen_where_they_are_not(facts, env, console):
+    assert detect(facts, env).console == console, dict(detect(facts, env).reasons)["console"]
+
+
+def test_pycharms_variables_inherited_into_xterm_are_no_jediterm():
+    profile = detect(TTY, {"PYCHARM_HOSTED": "1", "XTERM_VERSION": "XTerm(379)"})
+    assert profile.resize == "truncate" and "JediTerm" not in dict(profile.reasons)["console"]

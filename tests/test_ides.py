@@ -139,6 +139,27 @@ def test_a_notebook_cells_command_shows_one_final_line_per_epoch(flavour):
     assert "\x1b[K" not in output and "\x1b[A" not in output and area.saw_color
 
 
+C_LEVEL_IN_A_CELL = r"""
+import os, time
+from ideconsole.progress import Progress
+bar = Progress(6, interval=0)
+for step in range(1, 7):
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.02)
+    if step == 3:
+        os.write(1, b"a C-level line\n")  # TensorFlow's own logging, a child's output
+        os.write(2, b"a C-level warning\n")
+bar.done({"loss": 0.5})
+"""
+
+
+def test_a_notebook_cells_command_keeps_c_level_lines_off_the_bar():
+    output = run_in_pty([sys.executable, "-c", C_LEVEL_IN_A_CELL], environment(**NOTEBOOK), columns=80)
+    lines = JupyterOutput().feed_all([output]).lines()
+    assert lines[:2] == ["a C-level line", "a C-level warning"] and lines[2].startswith("6/6 "), lines
+    assert len(lines) == 3, lines
+
+
 # -- PyCharm's run window -----------------------------------------------------------------
 
 
@@ -159,8 +180,9 @@ def test_a_pipe_that_inherited_pycharms_environment_is_a_log(flavour, tmp_path):
     assert_one_final_line_per_epoch(output.splitlines(), log=True)
 
 
-def test_pycharm_pty_mode_shows_its_bar_in_the_run_window(flavour):
-    output = run_in_pty(command(flavour, "--chatter"), environment(PYCHARM_HOSTED="1", PYTHONUNBUFFERED="1"))
+def test_pycharm_pty_mode_shows_its_bar_in_the_run_window(flavour, tmp_path):
+    argv = named(tmp_path, "pycharm64") + command(flavour, "--chatter")  # the IDE as the parent
+    output = run_in_pty(argv, environment(PYCHARM_HOSTED="1", PYTHONUNBUFFERED="1"))
     window = PyCharm().feed_all([output])
     assert_one_final_line_per_epoch(window.lines())
     assert "\x1b[K" not in output  # PyCharm's bar, not a terminal's
