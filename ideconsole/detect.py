@@ -182,8 +182,7 @@ JETBRAINS_IDE = re.compile(
 # CondaPythonExec.kt), and a shell running one command.
 CONDA = ("conda", "conda.exe", "conda-script.py", "mamba", "mamba.exe", "micromamba", "micromamba.exe")
 SHELLS = ("sh", "bash", "dash", "zsh", "cmd", "cmd.exe")
-# Programs that read a child's output themselves: a stdout of theirs is no IDE's window.
-READERS = re.compile(r"^(?:python[0-9.]*|pythonw?(?:\.exe)?|tee)$", re.I)
+PYTHONS = re.compile(r"^(?:python[0-9.]*|pythonw?(?:\.exe)?)$", re.I)
 # Set by PyCharm for what it runs, Conda interpreters included: its matplotlib and display
 # support (src: JetBrains/intellij-community python/helpers, PyCharm's run configurations).
 PYCHARM_VARIABLES = ("PYCHARM_MATPLOTLIB_INTERACTIVE", "PYCHARM_MATPLOTLIB_INDEX", "PYCHARM_DISPLAY_PORT")
@@ -205,7 +204,7 @@ def _launcher(command: str, rest: Tuple[str, ...]) -> Optional[str]:
         return "conda run"
     if words and words[0].lower() in SHELLS and ("-c" in command.split() or "/c" in command.lower().split()):
         return words[0]
-    if words and READERS.match(words[0]) and rest and _program(rest[0]).lower() in CONDA:
+    if words and PYTHONS.match(words[0]) and rest and _program(rest[0]).lower() in CONDA:
         return "conda run"  # Windows: conda.exe starts python.exe conda-script.py
     return None
 
@@ -236,26 +235,12 @@ def _ide_parent(parents: Tuple[str, ...], passing: Optional[Tuple[bool, ...]] = 
     return None
 
 
-def _reader(facts: Facts) -> Optional[str]:
-    """The nearest parent that does not pass this stdout on, where it is a program that reads
-    a child's output itself (a Python launcher, `tee`)."""
-    if facts.parents is None or facts.passing is None:
-        return None
-    for command, passes in zip(facts.parents, facts.passing):
-        if not passes:
-            return _program(command) if READERS.match(_program(command)) else None
-    return None
-
-
 def _pycharm(facts: Facts, env: Mapping[str, str]) -> Optional[str]:
     """Why this process's output goes to PyCharm, or None. Without PYCHARM_HOSTED (Conda
     interpreters: src: CondaEnvSdkFlavor) the process tree says it; where it cannot be
-    read, what PyCharm sets does. PYCHARM_HOSTED inherited by a child whose output another
-    program reads (a launcher script, `tee`) is no PyCharm window."""
+    read, what PyCharm sets does. PYCHARM_HOSTED is trusted as PyCharm's word (remote
+    interpreters have no IDE in their tree)."""
     if env.get("PYCHARM_HOSTED"):
-        reader = _reader(facts)
-        if reader is not None and not (facts.parents and _ide_parent(facts.parents, facts.passing)):
-            return None
         return "PYCHARM_HOSTED is set"
     if facts.parents is not None:
         return _ide_parent(facts.parents, facts.passing)

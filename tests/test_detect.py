@@ -418,9 +418,6 @@ def test_a_rank_variable_that_is_no_rank_is_ignored_and_named(env):
     # terminal, not this pipe
     (PIPE._replace(parents=("bash --rcfile jediterm-bash.in -i", "java com.intellij.idea.Main"),
                    passing=(False, False)), {"TERMINAL_EMULATOR": "JetBrains-JediTerm"}, "log"),
-    # a launcher script reading its child's output, PYCHARM_HOSTED inherited
-    (PIPE._replace(parents=("python launcher.py", "pycharm64"), passing=(False, False)),
-     {"PYCHARM_HOSTED": "1"}, "log"),
     # a remote interpreter: sshd passes the output on to the IDE, PYCHARM_HOSTED is trusted
     (PIPE._replace(parents=("sshd: user@notty", "sshd"), passing=(False, False)), {"PYCHARM_HOSTED": "1"},
      "pycharm"),
