@@ -187,27 +187,19 @@ class Capture:
             self.lost()
 
     def _broken(self) -> None:
-        """The real stdout's reader went away (`| head`): this process's output goes to the null
-        device, so training goes on; the relay then closes the channel, and every other writer
-        meets the closed pipe as it would without ideconsole."""
+        """The real stdout's reader went away (`| head`): the relay closed stdout's channel, and
+        this process lets go of it too, so that every writer, this process's prints included,
+        meets the closed pipe as it would have without ideconsole (ideconsole's own drawing
+        never does: it stops). Messages go without markers from now on."""
         targets = [1, 2] if _same_file(1, 2) else [1]
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            for number in targets:
-                os.dup2(null, number)
-                if number in self._saved:  # given back at the end: the null device still
-                    os.dup2(null, self._saved[number])
-            os.close(null)
-        except OSError:
-            return
         for fd, number in list(self._keep.items()):
-            if number in targets:  # no reader left here either: its writers meet the closed pipe
+            if number in targets:
                 del self._keep[fd]
                 _close(fd)
-        self.send(protocol.GONE, "both" if len(targets) == 2 else "stdout")
-        with self._send_lock:  # the channel is closed: messages go without markers from now on
+        with self._send_lock:
             ordered, self._ordered = self._ordered, None
-        _close(ordered)
+        if ordered is not None:
+            _close(ordered)
 
     # -- the end -------------------------------------------------------------------------------
 

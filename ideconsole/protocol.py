@@ -16,12 +16,11 @@ TEXT = b"t"    # ideconsole's own permanent line (an epoch's header, a bar's fin
 OWN_STDOUT = b"o"  # text of the training process's own unbuffered stdout (part of a line)
 OWN_STDERR = b"e"  # the same for stderr
 SYNC = b"s"    # answer ACK once everything written before the marker is shown
-GONE = b"g"    # stdout now points at the null device (its reader went away): close the channel
-KINDS = (AREA, COMMIT, KEEP, CLEAR, TEXT, OWN_STDOUT, OWN_STDERR, SYNC, GONE)
+KINDS = (AREA, COMMIT, KEEP, CLEAR, TEXT, OWN_STDOUT, OWN_STDERR, SYNC)
 
 # The relay -> the training process (back pipe), one byte each.
 ACK = b"A"     # a SYNC has been handled
-BROKEN = b"B"  # the real stdout's reader went away (`| head`)
+BROKEN = b"B"  # the real stdout's reader went away (`| head`): its channel is closed
 
 HEADER = struct.Struct("!cI")  # kind, payload length: one write() per message
 PIECE = (getattr(select, "PIPE_BUF", 512) - HEADER.size) // 4  # characters that one atomic write holds

@@ -36,6 +36,7 @@ SEPARATOR = " \u00b7 "  # between the bar and another program's live line on a o
 _SIMPLE = re.compile(r"(?:[^\x00-\x1f\x7f-\x9f]|\t|\x1b\[[0-9;:]*m)*\r?\Z")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _ALTERNATE = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")  # the alternate screen, on and off
+_REDRAWS = re.compile(rb"\r(?!\n)|\x08")  # in a line: it redraws itself (a lone "\r", a backspace)
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # anything but text, colours and line ends
 _UNPLAIN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;:]*m)")
@@ -245,6 +246,8 @@ class Relay:
         self._held = []  # type: List[tuple]  # other writers' text while a prompt is shown
         self._held_size = 0
         self._deferred = []  # type: List[tuple]  # the training process's lines while a program has the terminal
+        self._log_held = {}  # type: Dict[str, bytes]  # a log's line that redraws, until it ends
+        self._log_binary = set()  # channels that carried bytes that are no text (gzip, tar)
         self._buffer = bytearray()  # control messages read but not handled yet
         self._size = None
         self._modes = None  # type: Optional[Modes]
@@ -410,6 +413,9 @@ class Relay:
                 if not self._modes.taken:
                     self._look(force=True)
                 return
+        if self._log:
+            self._log_bytes(name, data, final)
+            return
         if fd == self._terminal and b"\r\n" in data and _adds_returns(self.screen.stream):
             data = data.replace(b"\r\n", b"\n")  # the pty's onlcr: the real terminal adds its own
         while not final and data and self._ready(fd, name):
@@ -434,6 +440,48 @@ class Relay:
             text = text.replace("\r\n", "\n")  # the pty's onlcr; the real terminal adds its own
         if text:
             self._foreign(name, text)
+
+    def _log_bytes(self, name: str, data: bytes, final: bool) -> None:
+        """A log gets the bytes as they are (a CSV's "\r\n", binary data), except a line that
+        redraws itself (another program's progress bar: a "\r" inside it, a "\b"): that one is
+        held until it ends, and written as the line it finally makes."""
+        if name in self._log_binary or _binary(data):
+            self._log_binary.add(name)  # no text: every byte of it as it is, from now on
+            self._log_flush()
+            self._log_out(name, data)
+            return
+        held = self._log_held.get(name, b"") + data
+        out = []
+        start = 0
+        newline = held.find(b"\n")
+        while newline >= 0:
+            out.append(_resolved(held[start:newline + 1]))
+            start = newline + 1
+            newline = held.find(b"\n", start)
+        rest = held[start:]
+        if final:
+            out.append(_resolved(rest))
+            rest = b""
+        elif not _REDRAWS.search(rest.rstrip(b"\r")):
+            cut = len(rest) - (rest.endswith(b"\r"))  # a "\r" may be the start of "\r\n"
+            out.append(rest[:cut])
+            rest = rest[cut:]
+        self._log_held[name] = rest
+        self._log_out(name, b"".join(out))
+
+    def _log_out(self, name: str, data: bytes) -> None:
+        if data:
+            try:
+                self.screen.put_bytes(name, data)
+            except Exception:  # a broken file: keep reading, so no writer ever blocks
+                faults.swallowed("the relay's lines in the log")
+
+    def _log_flush(self) -> None:
+        """Lines another writer left unfinished in a log go out (resolved) before ideconsole's own."""
+        for name, rest in list(self._log_held.items()):
+            if rest:
+                self._log_held[name] = b""
+                self._log_out(name, _resolved(rest))
 
     def _ready(self, fd: int, name: str) -> Optional[bool]:
         """Whether whole plain lines of this channel may pass as the bytes they are now, nothing
@@ -520,6 +568,8 @@ class Relay:
     # -- what the training process asks for ------------------------------------------------
 
     def _handle(self, kind: bytes, text: str) -> None:
+        if self._log and kind not in (protocol.OWN_STDOUT, protocol.OWN_STDERR):
+            self._log_flush()
         if kind == protocol.SYNC:  # the training process is about to end or exec
             self._drain_others()
             if self._bar is None:
@@ -528,14 +578,6 @@ class Relay:
                         self._put(writer[0], line.take())
                 self._since.clear()
             self._answer(protocol.ACK)
-            return
-        if kind == protocol.GONE:
-            for fd, name in list(self._channels.items()):
-                if name == text or text == "both":
-                    del self._channels[fd]
-                    self._close(fd)
-            if self._ordered not in self._channels:
-                self._ordered = None
             return
         if kind == protocol.OWN_STDOUT or kind == protocol.OWN_STDERR:
             self._foreign("stdout" if kind == protocol.OWN_STDOUT else "stderr", text, own=True)
@@ -569,6 +611,38 @@ class Relay:
             _quietly(screen.erase)
         elif kind == protocol.TEXT:
             _quietly(screen.say, text)
+
+    def watch_reader(self, fd: int) -> None:
+        """A pipe's reader going away shows on its write end (POLLERR): the writers are told at
+        once, not at the relay's next write."""
+        try:
+            import stat
+
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return
+        except OSError:
+            return
+
+        def gone(fd: int) -> None:  # (watched for reading, a write end reports only POLLERR)
+            self.unwatch(fd)
+            self.reader_gone()
+
+        self.watch(fd, gone)
+
+    def reader_gone(self) -> None:
+        """The real stdout's reader went away (`| head`): stdout's channel closes (stderr's with
+        it where both went there), so every writer meets the closed pipe, as it would have."""
+        if self.broken:
+            return
+        self.broken = True
+        same = self.screen.shared and self.screen.stderr is not None and _same_pipe(self.screen)
+        for fd, name in list(self._channels.items()):
+            if name == "stdout" or same:
+                del self._channels[fd]
+                self._close(fd)
+        if self._ordered not in self._channels:
+            self._ordered = None  # no more markers: messages are handled as they come
+        self._answer(protocol.BROKEN)
 
     def _answer(self, answer: bytes) -> None:
         if self._back is None:
@@ -782,6 +856,7 @@ class Relay:
         state stays as a line, and what is left is written."""
         if self._handed:
             self._hand_back()
+        self._log_flush()
         if self._bar is not None:
             self._handle(protocol.KEEP, "")
         else:
@@ -820,6 +895,45 @@ def _adds_returns(stream) -> bool:
         return bool(modes[1] & termios.OPOST and modes[1] & termios.ONLCR)
     except Exception:  # no terminal: bytes are written as they are
         return False
+
+
+def _same_pipe(screen) -> bool:
+    """Whether the real stdout and stderr are one pipe (`2>&1 | head`)."""
+    try:
+        first, second = os.fstat(screen.stream.fileno()), os.fstat(screen.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(first.st_ino) and (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def _binary(data: bytes) -> bool:
+    """Bytes that are no text: a NUL, or no UTF-8 (a character cut at the end is fine)."""
+    if b"\0" in data:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.end < len(data) or len(data) - error.start > 3
+    return False
+
+
+def _resolved(data: bytes) -> bytes:
+    """A line of a log as it is, unless it is text that redraws itself (a "\r" inside it, a
+    backspace): then the line it finally makes (its "\n" kept). Bytes that are no text (a NUL,
+    no UTF-8) are never touched."""
+    end = len(data) - (2 if data.endswith(b"\r\n") else 1 if data.endswith(b"\n") else 0)
+    if not _REDRAWS.search(data, 0, end) or b"\0" in data:
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    from .clean import Cleaner
+
+    cleaner = Cleaner()
+    text = data.decode("utf-8", "surrogateescape")
+    shown = "".join(cleaner.feed(text) + cleaner.close())
+    return shown.encode("utf-8", "surrogateescape")
 
 
 def _plain(data: bytes, log: bool) -> bool:
@@ -873,8 +987,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def lost(stream, error) -> None:
         if isinstance(error, BrokenPipeError) and relay is not None:
-            relay.broken = True
-            relay._answer(protocol.BROKEN)
+            relay.reader_gone()
 
     screen = Screen(streams[0], profile=profile, stderr=streams[1], lost=lost)
     script = None
@@ -900,6 +1013,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     keyboard = 0 if real is not None and os.isatty(0) else None
     relay = Relay(screen, control, channels, ordered, marker, back=back, terminal=terminal, real=real,
                   keyboard=keyboard, encoding=encoding)
+    if not os.isatty(1) and sys.platform.startswith("linux"):
+        relay.watch_reader(1)
     if script is not None:
         script.attach(relay)
     elif terminal is not None and hasattr(signal, "SIGWINCH"):

@@ -126,7 +126,9 @@ class Screen:
         """Whole lines of another writer's, as the bytes it wrote (the relay's way for plain
         text): above the area, if one is up."""
         target = self._out if name == "stdout" else self.stderr
-        if self._pending.get(name) or self.broken and target is self._out:
+        if self.broken and target is self._out:
+            return  # its reader went away: every writer is told so (see relay)
+        if self._pending.get(name):
             self.put(name, data.decode(_compat.encoding(target), "replace"))
             return
         shown = self._shown
@@ -144,7 +146,7 @@ class Screen:
                 if self._lost is not None:
                     self._lost(target, error)
         if name == "stdout" or self.shared:
-            self.at_line_start = True
+            self.at_line_start = data.endswith(b"\n")
         if shown and not self.broken:  # (in a log nothing is shown: nothing to draw again)
             self._emit(self._out, self._draw(self._area))
 
@@ -298,18 +300,9 @@ class Screen:
             ours = stream is self._out
             if ours:
                 self.broken = True
-            if isinstance(error, BrokenPipeError):
-                # The reader went away (`train.py | head`): neither later prints nor Python's
-                # flush at exit fail, on the null device.
-                broken = self.stream if ours else stream
-                # `2>&1 | head`: the other stream writes into the same closed pipe
-                for other in (self.stream, self.stderr):
-                    if other is not broken and _compat.same_file(other, broken):
-                        _compat.discard_output(other)
-                _compat.discard_output(broken)
             if ours and self._lost is not None:
                 self._lost(stream, error)
-            if not own and not isinstance(error, BrokenPipeError):
+            if not own:  # someone else's text meets the closed pipe or file as it would have
                 raise
 
 

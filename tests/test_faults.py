@@ -78,12 +78,11 @@ for step in range(1, 301):
     time.sleep(0.001)
     bar.update(step, {"loss": 0.5})
 bar.done({"loss": 0.5})
-print("still printing")
 sys.stderr.write("training finished\n")
 """
 
 
-def test_a_closed_pipe_does_not_stop_training():
+def test_ideconsoles_own_drawing_into_a_closed_pipe_never_stops_training():
     process = subprocess.Popen([sys.executable, "-c", BROKEN_PIPE], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=clean_environment())
     assert process.stdout.readline() == b"Epoch 1/1\n"
@@ -231,32 +230,39 @@ def test_changing_width_to_zero_mid_run_falls_back(make_setup, monkeypatch):
     assert setup.screen().lines()[0].startswith("3/3")
 
 
-BROKEN_PIPE_CAPTURED = r"""
+WRITES_INTO_A_CLOSED_PIPE = r"""
 import os, sys, time
-from ideconsole.progress import Progress
+if sys.argv[1] == "install":
+    import ideconsole
+    ideconsole.install()
 print("Epoch 1/1", flush=True)
-bar = Progress(100)
-bar.update(1, {"loss": 0.5})
 time.sleep(0.5)  # the reader has gone by now
-for step in range(2, 101):
-    os.write(1, b"a C-level line\n")
-    bar.update(step, {"loss": 0.5})
+for step in range(100):
+    if sys.argv[2] == "os.write":
+        os.write(1, b"a C-level line\n")
+    else:
+        print("a print", step, flush=True)
     time.sleep(0.002)
-bar.done({"loss": 0.5})
-print("still printing", flush=True)
 sys.stderr.write("training finished\n")
 """
 
 
-def test_a_closed_pipe_seen_by_the_relay_does_not_stop_training():
-    env = dict(clean_environment(), IDECONSOLE_CONSOLE="vt")
-    process = subprocess.Popen([sys.executable, "-c", BROKEN_PIPE_CAPTURED], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env)
-    assert process.stdout.readline() == b"Epoch 1/1\n"
-    process.stdout.close()
-    errors = process.stderr.read().decode()
-    assert process.wait(timeout=60) == 0, errors
-    assert errors == "training finished\n"
+@pytest.mark.parametrize("how", ["print", "os.write"])
+@pytest.mark.parametrize("env", [{}, {"PYCHARM_HOSTED": "1"}, {"IDECONSOLE_CONSOLE": "vt"}],
+                         ids=["log", "pycharm", "relay-drawing"])
+def test_the_scripts_own_writes_into_a_closed_pipe_fail_as_without_ideconsole(env, how):
+    """`python train.py | head -1`: the script's own print (or C code's write) meets the
+    closed pipe as it would have without ideconsole: a BrokenPipeError, the same exit status."""
+    seen = []
+    for way in ("plain", "install"):
+        process = subprocess.Popen([sys.executable, "-c", WRITES_INTO_A_CLOSED_PIPE, way, how],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=dict(clean_environment(), PYTHONUNBUFFERED="1", **env))
+        assert process.stdout.readline() == b"Epoch 1/1\n"
+        process.stdout.close()  # `| head -1`
+        errors = process.stderr.read().decode()
+        seen.append((process.wait(timeout=60), "BrokenPipeError" in errors, "training finished" in errors))
+    assert seen[0] == seen[1] and seen[0][:2] == (1, True), seen
 
 
 def test_a_bar_left_by_a_caught_interrupt_ends_when_the_next_fit_starts(make_setup):
@@ -301,37 +307,6 @@ def test_a_forked_worker_gets_its_own_streams_and_lock(make_setup):
     bar.done({"loss": 0.5})
 
 
-SCRIPT_PRINTS_INTO_A_CLOSED_PIPE = r"""
-import sys, time
-from ideconsole.console import get_console
-from ideconsole.progress import Progress
-console = get_console()
-for epoch in (1, 2):
-    console.write("Epoch %d/2\n" % epoch)
-    bar = Progress(20, console=console)
-    for step in range(1, 21):
-        bar.update(step, {"loss": 0.5})
-        if epoch == 1 and step == 1:
-            time.sleep(0.5)  # the reader has gone by now
-    print("on_epoch_end: saving checkpoint %d" % epoch)
-    bar.done({"loss": 0.5})
-print("after training")
-sys.stderr.write("training finished\n")
-"""
-
-
-@pytest.mark.parametrize("env", [{}, {"PYCHARM_HOSTED": "1"}], ids=["log", "pycharm"])
-def test_the_scripts_own_print_into_a_closed_pipe_does_not_stop_training(env):
-    env = dict(clean_environment(), PYTHONUNBUFFERED="1", **env)
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT_PRINTS_INTO_A_CLOSED_PIPE],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    assert process.stdout.readline() == b"Epoch 1/2\n"
-    process.stdout.close()  # `| head -1`
-    errors = process.stderr.read().decode()
-    assert process.wait(timeout=60) == 0, errors
-    assert errors == "training finished\n"
-
-
 UNENCODABLE_PRINTS = r"""
 import sys
 from ideconsole.progress import Progress
@@ -356,36 +331,35 @@ def test_a_print_the_console_cannot_encode_is_escaped_with_or_without_a_bar(colu
 
 
 STDERR_INTO_A_CLOSED_PIPE = r"""
-import sys
-from ideconsole.console import get_console
-from ideconsole.progress import Progress
-get_console().write("Epoch 1/1\n")
+import sys, time
+if sys.argv[1] == "install":
+    import ideconsole
+    ideconsole.install()
+print("Epoch 1/1", flush=True)
 sys.stdin.readline()  # the reader has gone by now
-bar = Progress(200, interval=0)
 for step in range(1, 201):
-    bar.update(step, {"loss": 0.5})
     if step % 50 == 0:
-        print("a warning on stderr", step, file=sys.stderr)
-bar.done({"loss": 0.5})
-print("after training", file=sys.stderr)
-open(sys.argv[1], "w").write("finished")
+        print("a warning on stderr", step, file=sys.stderr, flush=True)
+    time.sleep(0.005)  # a training step
+open(sys.argv[2], "w").write("finished")
 """
 
 
 @pytest.mark.parametrize("env", [{}, {"PYCHARM_HOSTED": "1"}], ids=["log", "pycharm"])
-def test_stderr_into_the_same_closed_pipe_does_not_stop_training(env, tmp_path):
-    """`python train.py 2>&1 | head -1`: stderr is the same broken pipe as stdout."""
-    marker = tmp_path / "marker"
-    env = dict(clean_environment(), PYTHONUNBUFFERED="1", **env)
-    process = subprocess.Popen([sys.executable, "-c", STDERR_INTO_A_CLOSED_PIPE, str(marker)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=env)
-    assert process.stdout.readline() == b"Epoch 1/1\n"
-    process.stdout.close()  # `| head -1`
-    process.stdin.write(b"\n")
-    process.stdin.close()
-    assert process.wait(timeout=60) == 0
-    assert marker.read_text() == "finished"
+def test_stderr_into_the_same_closed_pipe_fails_as_without_ideconsole(env, tmp_path):
+    """`python train.py 2>&1 | head -1`: stderr is the same closed pipe as stdout."""
+    seen = []
+    for way in ("plain", "install"):
+        marker = tmp_path / way
+        process = subprocess.Popen([sys.executable, "-c", STDERR_INTO_A_CLOSED_PIPE, way, str(marker)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env=dict(clean_environment(), PYTHONUNBUFFERED="1", **env))
+        assert process.stdout.readline() == b"Epoch 1/1\n"
+        process.stdout.close()  # `| head -1`
+        process.stdin.write(b"\n")
+        process.stdin.close()
+        seen.append((process.wait(timeout=60), marker.exists()))
+    assert seen[0] == seen[1] and seen[0] == (1, False), seen
 
 
 SWALLOWED = r"""
