@@ -422,3 +422,28 @@ class Readers:
             words = line.split()
             if words[:1] == ["tfd:"] and len(words) >= 4 and int(words[3], 16) & _EPOLLIN:
                 yield int(words[1])
+
+
+def opens_terminal(rdev: Optional[int], exclude=(), group: Optional[int] = None) -> Optional[bool]:
+    """Whether a process of process group `group` (other than those in `exclude`) has the
+    terminal `rdev` open on a descriptor of its own making (3 and up: a pager opens the
+    terminal behind stderr), from Linux's /proc; None where that cannot be read."""
+    if rdev is None or group is None or not sys.platform.startswith("linux"):
+        return None
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit() or int(name) in exclude:
+            continue
+        try:
+            with open("/proc/{}/stat".format(name), "rb") as stat_file:
+                if int(stat_file.read().rsplit(b")", 1)[1].split()[2]) != group:
+                    continue
+            for fd in os.listdir("/proc/{}/fd".format(name)):
+                if int(fd) >= 3 and os.stat("/proc/{}/fd/{}".format(name, fd)).st_rdev == rdev:
+                    return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False

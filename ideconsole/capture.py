@@ -416,6 +416,13 @@ def _spawn(console) -> Optional[Capture]:
             master, slave = os.openpty()
             opened += [master, slave]
             copy_terminal(1, slave)
+            import termios
+
+            try:  # what both terminals start as: a later change is a program's
+                args += ["--start-modes", protocol.modes_text(termios.tcgetattr(slave)),
+                         "--real-modes", protocol.modes_text(termios.tcgetattr(1))]
+            except (OSError, termios.error):
+                pass
             args += ["--terminal", str(master), "--mirror", "1"]
             relay_fds.append(master)
             targets = {number: slave for number in plan}
@@ -481,14 +488,40 @@ def relay_command() -> List[str]:
 
 
 def copy_terminal(real: int, slave: int) -> None:
-    """The pseudo terminal looks like the real one to whoever asks: size and modes."""
+    """The pseudo terminal looks like the real one to whoever asks: size and modes. Started
+    in the background (`train.py &`), the real terminal's modes are the shell's of the moment
+    (readline's raw ones): the pseudo terminal gets them made sane, as `stty sane` would."""
     import termios
 
     try:
-        termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(real))
+        modes = termios.tcgetattr(real)
+        if not _foreground(real):
+            modes = _sane(modes)
+        termios.tcsetattr(slave, termios.TCSANOW, modes)
     except (OSError, termios.error):
         pass
     copy_size(real, slave)
+
+
+def _foreground(fd: int) -> bool:
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
+def _sane(modes):
+    """A terminal's modes for line input: canonical, echo, signals, CR read as NL, NL written
+    as CRLF."""
+    import termios
+
+    modes = [list(item) if isinstance(item, list) else item for item in modes]
+    modes[0] = (modes[0] | termios.ICRNL | termios.BRKINT) & ~(termios.INLCR | termios.IGNCR)
+    modes[1] |= termios.OPOST | termios.ONLCR
+    lflags = termios.ICANON | termios.ECHO | termios.ECHOE | termios.ECHOK | termios.ISIG | termios.IEXTEN
+    modes[3] |= lflags | getattr(termios, "ECHOCTL", 0) | getattr(termios, "ECHOKE", 0)
+    modes[6][termios.VMIN], modes[6][termios.VTIME] = 1, 0
+    return modes
 
 
 def copy_size(real: int, pty: int) -> None:

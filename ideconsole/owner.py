@@ -17,7 +17,7 @@ import sys
 import types
 from typing import List, Optional
 
-from . import _compat, capture
+from . import _compat, capture, protocol
 
 # Signals this process passes on to the script where it owns the terminal (the pseudo terminal
 # itself turns Ctrl-C, Ctrl-\ and Ctrl-Z into signals for the script's process group).
@@ -155,7 +155,7 @@ class _Setup:
             except (OSError, ImportError):
                 self.saved_modes = None
             if self.saved_modes is not None:
-                args += ["--modes", json.dumps(_jsonable(self.saved_modes))]
+                args += ["--modes", protocol.modes_text(self.saved_modes)]
         try:
             relay = subprocess.Popen(capture.relay_command() + args, pass_fds=relay_fds, close_fds=True)
         except (OSError, subprocess.SubprocessError):
@@ -366,6 +366,8 @@ class _Setup:
 
             pty = self.pty_modes()
             modes = termios.tcgetattr(self.keyboard)
+            if not self.raw_now:  # what to give back: the modes of the moment it became ours
+                self.saved_modes = modes[:6] + [list(modes[6])]
             modes[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
                           | termios.IGNCR | termios.ICRNL | termios.IXON)
             modes[1] &= ~termios.OPOST
@@ -411,16 +413,6 @@ def _keyboard() -> Optional[int]:
     return None
 
 
-def _jsonable(modes):
-    return [list(item) if isinstance(item, list) else item for item in modes[:6]] + [
-        [value if isinstance(value, int) else value.decode("latin-1") for value in modes[6]]]
-
-
-def modes_from_json(text: str):
-    modes = json.loads(text)
-    return modes[:6] + [[value if isinstance(value, int) else value.encode("latin-1") for value in modes[6]]]
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -450,7 +442,7 @@ class Script:
 
         self.status = int(options["--status"])
         self.life = int(options["--life"])
-        self.modes = modes_from_json(options["--modes"]) if "--modes" in options else None
+        self.modes = protocol.modes_from_text(options["--modes"]) if "--modes" in options else None
         self.terminal = int(options["--terminal"]) if "--terminal" in options else None
         self.pid = None  # type: Optional[int]
         self.code = None  # type: Optional[str]
@@ -540,6 +532,7 @@ class Script:
             if pid == 0:
                 return
             if os.WIFSTOPPED(status):
+                self.relay.show_unfinished()
                 self.tell("stopped")
             elif os.WIFSIGNALED(status):
                 self.code = "signal {}".format(os.WTERMSIG(status))

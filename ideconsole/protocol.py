@@ -2,6 +2,7 @@
 their framing on the control pipe, the marker that places a message among a channel's bytes,
 and the relay's answers on the back pipe. Both sides import this; it imports nothing of theirs.
 """
+import json
 import os
 import select
 import struct
@@ -64,3 +65,14 @@ def marker_start(data: bytes, marker: bytes) -> int:
             return start
         start = data.find(marker[:1], start + 1)
     return len(data)
+
+
+def modes_text(modes) -> str:
+    """A terminal's modes (termios.tcgetattr's list) as text for a command line."""
+    control = [value if isinstance(value, int) else value.decode("latin-1") for value in modes[6]]
+    return json.dumps(list(modes[:6]) + [control])
+
+
+def modes_from_text(text: str):
+    modes = json.loads(text)
+    return modes[:6] + [[value if isinstance(value, int) else value.encode("latin-1") for value in modes[6]]]

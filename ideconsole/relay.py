@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from . import faults, protocol
+from . import _compat, faults, protocol
 from .detect import Profile
 
 PROMPT_DELAY = 0.1  # seconds an unfinished line of plain text waits before it shows as it is
@@ -29,17 +29,19 @@ SETTLE_SECONDS = 0.5  # at most, for the training process's last bytes after its
 HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
 MODES_EVERY = 0.05  # seconds between looks at the terminals' modes
 KEY_WAIT = 0.03  # seconds a key may sit unread on the real terminal before it goes to the pty
+READER_EVERY = 0.25  # seconds between looks at who reads the pty (Linux)
 SEPARATOR = " \u00b7 "  # between the bar and another program's live line on a one-line console
 
 # A line of text and colours only is passed on as written; anything else is what a terminal
 # would finally show of it (clean.Cleaner).
-_SIMPLE = re.compile(r"(?:[^\x00-\x1f\x7f-\x9f]|\t|\x1b\[[0-9;:]*m)*\r?\Z")
+_SIMPLE = re.compile(r"(?:[^\x00-\x1f\x7f-\x9f]|\t|\x1b\[[0-9;:]*[mK])*\r?\Z")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _ALTERNATE = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")  # the alternate screen, on and off
 _REDRAWS = re.compile(rb"\r(?!\n)|\x08")  # in a line: it redraws itself (a lone "\r", a backspace)
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # anything but text, colours and line ends
-_UNPLAIN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;:]*m)")
+_UNPLAIN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;:]*[mK])")
+_CLEARS = re.compile(rb"\x1b\[[23]?J|\x1bc")  # a screen clear (`clear`): passed as it is
 
 
 class Line:
@@ -134,7 +136,9 @@ class Modes:
     `mirror`, a change of either terminal's modes is copied onto the other, so a program
     that sets its modes on one and reads keys from the other (curses reading stdin) works."""
 
-    def __init__(self, pty: Optional[int], real: Optional[int], mirror: bool):
+    def __init__(self, pty: Optional[int], real: Optional[int], mirror: bool, start=None):
+        """`start`: (the pseudo terminal's modes, the real one's) as they were when capture
+        began, so that what a program changed before the first look is told apart."""
         import termios
 
         self._termios = termios
@@ -142,8 +146,7 @@ class Modes:
         self.alternate = False
         self.pty_taken = False  # a program left canonical mode (or echo) on the pseudo terminal
         self.real_taken = False  # one did on the real terminal
-        self._pty_seen = None  # the modes last seen: the first look decides who has them
-        self._real_seen = None
+        self._pty_seen, self._real_seen = start or (None, None)  # the modes last seen
         self._real_before = None  # the real terminal's modes before a program on the pty took it
 
     @property
@@ -169,29 +172,33 @@ class Modes:
             pass
 
     def look(self, foreground: bool) -> None:
-        """Read both terminals' modes; copy what a program changed onto the other where
-        mirrored (only while the real terminal is the foreground job's: never behind the
-        shell's back)."""
-        pty, real = self._get(self.pty), self._get(self.real)
+        """Read both terminals' modes. A program that takes the pseudo terminal has its modes
+        copied onto the real one, which gets its own back when it lets go; a program that takes
+        the real terminal has its output modes copied onto the pseudo terminal. Only while the
+        real terminal is the foreground job's: never behind the shell's back (a stopped job, one
+        in the background). The first look only notes what is there."""
+        pty = self._get(self.pty)
+        real = self._get(self.real) if foreground else None
+        first = self._pty_seen is None  # nothing to compare with: only noted
         if pty is not None and pty != self._pty_seen:
             self._pty_seen = pty
-            self.pty_taken = not self._cooked(pty)
-            if self.mirror and real is not None and foreground:
-                if self.pty_taken and self._real_before is None:
-                    self._real_before = real
-                target = pty if self.pty_taken or self._real_before is None else self._real_before
-                self._set(self.real, target[:4] + real[4:6] + target[6:])
-                if not self.pty_taken:
-                    self._real_before = None
+            was, self.pty_taken = self.pty_taken, not self._cooked(pty)
+            if self.mirror and real is not None and not first:
+                if self.pty_taken:
+                    if self._real_before is None:
+                        self._real_before = real
+                    self._set(self.real, pty[:4] + real[4:6] + pty[6:])
+                elif was:
+                    self.restore()
                 real = self._get(self.real)
                 self._real_seen = real
         if real is not None and real != self._real_seen:
+            first_real = self._real_seen is None
             self._real_seen = real
-            self.real_taken = not self._cooked(real)
-            if self.mirror and pty is not None:  # its output is processed as the program asked
+            self.real_taken = not self._cooked(real) and self._real_before is None
+            if self.mirror and pty is not None and not first_real:  # its output as the program asked
                 self._set(self.pty, pty[:1] + real[1:2] + pty[2:])
                 self._pty_seen = self._get(self.pty)
-        self.real_taken = self.real_taken and real is not None
 
     def see(self, data: bytes) -> None:
         """Follow the alternate screen in what a program writes."""
@@ -221,7 +228,8 @@ class Relay:
 
     def __init__(self, screen, control: int, channels: Dict[int, str], ordered: int, marker: bytes,
                  back: Optional[int] = None, terminal: Optional[int] = None, real: Optional[int] = None,
-                 keyboard: Optional[int] = None, encoding: str = "utf-8", clock=time.monotonic):
+                 keyboard: Optional[int] = None, encoding: str = "utf-8", clock=time.monotonic,
+                 start_modes=None):
         self.screen = screen
         self._control = control  # type: Optional[int]
         self._channels = dict(channels)
@@ -253,10 +261,12 @@ class Relay:
         self._modes = None  # type: Optional[Modes]
         if terminal is not None:
             try:
-                self._modes = Modes(terminal, real, mirror=real is not None)
+                self._modes = Modes(terminal, real, mirror=real is not None, start=start_modes)
             except ImportError:
                 pass
         self._handed = False  # a program has the terminal: its bytes pass as they are
+        self._pty_device = None  # the pseudo terminal's device number (Linux), once known
+        self._reader = (0.0, None)  # (until when, whether a program reads the pty itself)
         self._key_seen = 0  # keys waiting on the real terminal at the last look
         self._next_look = 0.0
         self.broken = False  # the real stdout's reader went away
@@ -325,6 +335,10 @@ class Relay:
             size = fcntl.ioctl(1, termios.TIOCGWINSZ, b"\0" * 8)
             if size != self._size:
                 fcntl.ioctl(self._terminal, termios.TIOCSWINSZ, size)
+                if self._size is not None and self._real is not None and self._foreground():
+                    # a program that read the size on the real terminal's SIGWINCH read the
+                    # pty's old one: it is told again now that the pty has the new size
+                    os.killpg(os.tcgetpgrp(self._real), signal.SIGWINCH)
                 self._size = size
         except OSError:
             pass
@@ -415,6 +429,12 @@ class Relay:
                 return
         if self._log:
             self._log_bytes(name, data, final)
+            return
+        if _CLEARS.search(data) and not self._handed:  # `clear`: the screen is cleared, the bar comes back
+            area = self.screen.hide() if self._bar is not None else None
+            self._verbatim(name, data)
+            if area is not None:
+                self._show()
             return
         if fd == self._terminal and b"\r\n" in data and _adds_returns(self.screen.stream):
             data = data.replace(b"\r\n", b"\n")  # the pty's onlcr: the real terminal adds its own
@@ -550,6 +570,7 @@ class Relay:
             message = protocol.pop(self._buffer)
         if message is not None:
             self._drain_others()
+            self._look(force=True)  # a program that had the terminal may have let go meanwhile
             self._handle(*message)
 
     def _drain_others(self) -> None:
@@ -628,6 +649,15 @@ class Relay:
             self.reader_gone()
 
         self.watch(fd, gone)
+
+    def show_unfinished(self) -> None:
+        """What writers left unfinished is shown as it is now (the script stops: Ctrl-Z, its
+        terminal's "^Z" echo), before the shell takes the terminal."""
+        self.settle()
+        for writer, line in self._lines.items():
+            if line.open:
+                self._put(writer[0], line.take())
+        self._since.clear()
 
     def reader_gone(self) -> None:
         """The real stdout's reader went away (`| head`): stdout's channel closes (stderr's with
@@ -802,15 +832,40 @@ class Relay:
 
     def _hand_over(self) -> None:
         """A program has the terminal: what others left unfinished is shown as it is, the
-        area is hidden, and from now on bytes pass as they are."""
+        area is hidden, and from now on bytes pass as they are. A program that took the real
+        terminal itself may have written there already (getpass's prompt after the bar): the
+        bar's last drawing is left as it is then, as it would be without ideconsole."""
         for writer, line in self._lines.items():
             if line.open:
                 self._put(writer[0], line.take())
         self._since.clear()
         self._passing = None
         self._release()
-        _quietly(self.screen.erase)
+        modes = self._modes
+        if modes is not None and modes.real_taken and not (modes.pty_taken or modes.alternate):
+            _quietly(self.screen.leave)
+        else:
+            _quietly(self.screen.erase)
         self._handed = True
+
+    def _pty_rdev(self) -> Optional[int]:
+        if self._pty_device is None and self._terminal is not None:
+            try:
+                import fcntl
+                import struct
+                import termios
+
+                number = struct.unpack("I", fcntl.ioctl(self._terminal, termios.TIOCGPTN, b"\0" * 4))[0]
+                self._pty_device = os.stat("/dev/pts/{}".format(number)).st_rdev
+            except (OSError, ImportError, AttributeError):
+                self._pty_device = -1
+        return self._pty_device if self._pty_device != -1 else None
+
+    def _group(self) -> Optional[int]:
+        try:
+            return os.tcgetpgrp(self._real) if self._real is not None else None
+        except OSError:
+            return None
 
     def _hand_back(self) -> None:
         self._handed = False
@@ -826,9 +881,20 @@ class Relay:
         self._show()
 
     def _forward_keys(self) -> None:
-        """Keys that wait unread on the real terminal for KEY_WAIT are for the program on the
-        pty (a pager reads the terminal behind descriptor 2); a program reading the real
-        terminal itself (curses on stdin) takes them before that."""
+        """Keys for a program that reads the pseudo terminal itself (a pager reads the terminal
+        behind descriptor 2): where Linux shows who has it open, only while such a program does
+        (curses on stdin reads the real terminal: its keys are never taken); elsewhere, keys that
+        waited unread on the real terminal for KEY_WAIT."""
+        now = self._clock()
+        if now >= self._reader[0]:  # looked again a few times a second: /proc is no free read
+            self._reader = (now + READER_EVERY, _compat.opens_terminal(
+                self._pty_rdev(), exclude=(os.getpid(), os.getppid()), group=self._group()))
+        reader = self._reader[1]
+        if reader is False:
+            self._key_seen = 0
+            return
+        if reader:
+            self._key_seen = 1  # no wait: the reader is known
         try:
             import fcntl
             import struct
@@ -1011,8 +1077,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     mirror = terminal is not None and "--mirror" in options
     real = 1 if mirror and os.isatty(1) else None
     keyboard = 0 if real is not None and os.isatty(0) else None
+    start_modes = None
+    if "--start-modes" in options and "--real-modes" in options:
+        start_modes = (protocol.modes_from_text(options["--start-modes"]),
+                       protocol.modes_from_text(options["--real-modes"]))
     relay = Relay(screen, control, channels, ordered, marker, back=back, terminal=terminal, real=real,
-                  keyboard=keyboard, encoding=encoding)
+                  keyboard=keyboard, encoding=encoding, start_modes=start_modes)
     if not os.isatty(1) and sys.platform.startswith("linux"):
         relay.watch_reader(1)
     if script is not None:

@@ -150,6 +150,12 @@ class Screen:
         if shown and not self.broken:  # (in a log nothing is shown: nothing to draw again)
             self._emit(self._out, self._draw(self._area))
 
+    def leave(self) -> None:
+        """Stop drawing the area without erasing it: someone else wrote on its line."""
+        self._shown, self._area = 0, None
+        self._pending.clear()
+        self.at_line_start = False
+
     def end_line(self) -> None:
         """What is on the cursor's line (the relay's last drawing of the area) stays as a line."""
         self._emit(self._out, "\n")
