@@ -60,6 +60,13 @@ class Capture:
         self._holding = threading.Condition()
         self._release_at = None  # type: Optional[float]
         self._releaser = None  # type: Optional[threading.Thread]
+        self._forking = False  # the threads stand aside while this process forks
+        self._others = 1  # threads not ideconsole's at the last fork
+        self._wake = os.pipe()  # tells the watcher to stand aside
+        self._watcher = None  # type: Optional[threading.Thread]
+        self._watch_thread()
+
+    def _watch_thread(self) -> None:
         self._watcher = threading.Thread(target=self._watch, name="ideconsole-relay-watch", daemon=True)
         self._watcher.start()
 
@@ -96,6 +103,8 @@ class Capture:
         stream = self.stream if name == "stdout" else sys.__stderr__
         if not text or stream is None:
             return
+        if self._watcher is None:
+            self.awake()
         with self._holding:
             text = self._held[name] + text
             self._held[name] = ""
@@ -132,7 +141,7 @@ class Capture:
 
     def _releasing(self) -> None:
         with self._holding:
-            while self.alive:
+            while self.alive and not self._forking:
                 wait = None if self._release_at is None else self._release_at - time.monotonic()
                 if wait is not None and wait <= 0:
                     self._release_at = None
@@ -151,6 +160,8 @@ class Capture:
         relay is gone (the descriptors are given back then)."""
         if not self.alive:
             return False
+        if self._watcher is None:
+            self.awake()
         _flush_buffered()
         try:
             with self._send_lock:
@@ -169,7 +180,18 @@ class Capture:
 
     def _watch(self) -> None:
         """The relay's answers; its end (it died, or could not start) gives the descriptors back."""
+        import select
+
         while True:
+            try:
+                ready = select.select([self._back, self._wake[0]], [], [])[0]
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
+                ready = [self._back]
+            if self._wake[0] in ready:
+                _read_some(self._wake[0])
+                return  # this process forks: the watcher stands aside (see forking)
             try:
                 data = os.read(self._back, 64)
             except InterruptedError:
@@ -200,6 +222,48 @@ class Capture:
             ordered, self._ordered = self._ordered, None
         if ordered is not None:
             _close(ordered)
+
+    # -- a fork ---------------------------------------------------------------------------------
+
+    def forking(self) -> None:
+        """Before os.fork(): the threads stop, so that the process forks with the threads it
+        would have without ideconsole (Python 3.12+ warns about a fork with threads running,
+        after the fork's hooks have run: where no other thread runs, the watcher comes back at
+        ideconsole's next call, see awake())."""
+        with self._holding:
+            self._forking = True
+            self._holding.notify()
+            releaser, self._releaser = self._releaser, None
+        watcher, self._watcher = self._watcher, None
+        ours = [thread for thread in (watcher, releaser) if thread is not None and thread.is_alive()]
+        self._others = _threads() - len(ours)  # this thread and everyone else's
+        if watcher is not None and watcher.is_alive():
+            try:
+                os.write(self._wake[1], b"f")
+            except OSError:
+                pass
+            watcher.join(1.0)
+        if releaser is not None:
+            releaser.join(1.0)
+        deadline = time.monotonic() + 0.02  # a joined thread may take a moment to leave the kernel's count
+        while _threads() > self._others and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+    def forked(self) -> None:
+        """After os.fork(), in the parent: the threads go on, at once where other threads run
+        (the fork is warned about anyway), else at ideconsole's next call."""
+        with self._holding:
+            self._forking = False
+        if self._others > 1:
+            self.awake()
+
+    def awake(self) -> None:
+        """The threads a fork stopped run again."""
+        if self._watcher is None and not self._forking and self.alive:
+            with self._holding:
+                if any(self._held.values()):
+                    self._hold_thread()
+            self._watch_thread()
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -274,7 +338,8 @@ class Capture:
     def forget(self) -> None:
         """In a forked child: the relay is its parent's."""
         self.alive = False
-        for fd in [self._control, self._back, self._ordered] + list(self._keep) + list(self._saved.values()):
+        fds = [self._control, self._back, self._ordered] + list(self._wake)
+        for fd in fds + list(self._keep) + list(self._saved.values()):
             if fd is not None:
                 _close(fd)
 
@@ -355,6 +420,8 @@ def start(console) -> Optional[Capture]:
 def current() -> Optional[Capture]:
     capture = _current
     if capture is not None and capture.pid == os.getpid() and capture.alive:
+        if capture._watcher is None:
+            capture.awake()
         return capture
     return None
 
@@ -370,6 +437,18 @@ def after_fork_in_child() -> None:
     capture = _current
     if capture is not None and capture.pid != os.getpid():
         capture.forget()
+
+
+def before_fork() -> None:
+    capture = current()
+    if capture is not None:
+        capture.forking()
+
+
+def after_fork_in_parent() -> None:
+    capture = _current
+    if capture is not None and capture.pid == os.getpid():
+        capture.forked()
 
 
 def joined_profile() -> Optional[Profile]:
@@ -423,7 +502,7 @@ def _spawn(console) -> Optional[Capture]:
                          "--real-modes", protocol.modes_text(termios.tcgetattr(1))]
             except (OSError, termios.error):
                 pass
-            args += ["--terminal", str(master), "--mirror", "1"]
+            args += ["--terminal", str(master), "--mirror", "1", "--pty-device", str(os.fstat(slave).st_rdev)]
             relay_fds.append(master)
             targets = {number: slave for number in plan}
             keep[os.dup(master)] = 1
@@ -480,8 +559,6 @@ def _spawn(console) -> Optional[Capture]:
 def relay_command() -> List[str]:
     """The relay's command line: this Python, without site-packages or the environment's
     say, running ideconsole from where it is."""
-    if os.environ.get("IDECONSOLE_DEBUG_RELAY"):
-        return [sys.executable, os.environ["IDECONSOLE_DEBUG_RELAY"]]
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = "import sys; sys.path.insert(0, {!r}); from ideconsole.relay import main; sys.exit(main())"
     return [sys.executable, "-E", "-S", "-c", code.format(package)]
@@ -668,6 +745,22 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def _threads() -> int:
+    """How many threads this process runs (the kernel's count where there is one)."""
+    try:
+        with open("/proc/self/stat", "rb") as stat_file:
+            return int(stat_file.read().rsplit(b")", 1)[1].split()[17])
+    except (OSError, ValueError, IndexError):
+        return threading.active_count()
+
+
+def _read_some(fd: int) -> bytes:
+    try:
+        return os.read(fd, 64)
+    except OSError:
+        return b""
 
 
 def _close(fd: int) -> None:

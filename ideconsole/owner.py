@@ -14,10 +14,11 @@ import select
 import signal
 import subprocess
 import sys
+import time
 import types
 from typing import List, Optional
 
-from . import _compat, capture, protocol
+from . import capture, protocol
 
 # Signals this process passes on to the script where it owns the terminal (the pseudo terminal
 # itself turns Ctrl-C, Ctrl-\ and Ctrl-Z into signals for the script's process group).
@@ -25,8 +26,8 @@ PASSED_ON = ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 # Where stdout is a pipe or a file, the script shares this process group: the terminal's own
 # signals reach it directly, and only a signal sent to this process alone is passed on.
 PASSED_ON_SHARED = ("SIGTERM", "SIGUSR1", "SIGUSR2")
-KEY_LOOK = 0.04  # seconds between looks for a reader while typed keys wait
-MODES_LOOK = 0.1  # seconds between looks at the script's terminal modes
+FOREGROUND_LOOK = 0.25  # seconds between looks, from the background, for the foreground
+UNREAD_SECONDS = 1.0  # at most, for the relay to hand over the keys the script never read
 
 
 def run_script(argv: List[str]) -> None:
@@ -127,6 +128,12 @@ class _Setup:
         self.saved_modes = None
         self.pid = None  # type: Optional[int]
         self.status = b""
+        self.unread = b""  # keys typed ahead the script never read
+        self.relay_ends = False  # the relay said it ends now (no process left behind still writes)
+        # Where stdout is no terminal but stdin is (`run train.py | tee log` typed in a shell),
+        # the script shares this process group, and the keyboard's signals reach it directly;
+        # otherwise (PyCharm's pipes) it has a group of its own, and this process passes them on.
+        self.shared_group = not terminal and os.isatty(0)
 
     def start(self, child: List[str]) -> int:
         import json as _json
@@ -139,10 +146,11 @@ class _Setup:
                 "--status", str(status_write), "--life", str(life_read)]
         relay_fds = [status_write, life_read]
         opened = [status_read, status_write, life_read, life_write]
+        if not self.terminal and not self.shared_group:
+            args += ["--group", "1"]
         if self.terminal:
             self.master, slave = os.openpty()
             opened += [self.master, slave]
-            self.readers = _compat.Readers(os.fstat(slave).st_rdev)
             capture.copy_terminal(1, slave)
             args += ["--terminal", str(self.master), "--slave", str(slave)]
             relay_fds += [self.master, slave]
@@ -168,7 +176,13 @@ class _Setup:
         self.relay = relay
         self.status_fd = status_read
         self.life = life_write
-        return self.loop()
+        code = self.loop()
+        if self.relay_ends:  # reaped, the relay's and so the script's CPU time count for `time`
+            try:
+                relay.wait(timeout=UNREAD_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        return code
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -179,18 +193,17 @@ class _Setup:
         signal.set_wakeup_fd(wake_write)
         self.caught = []
         self.catch()
-        if not self.terminal:
-            for name in ("SIGINT", "SIGQUIT", "SIGHUP"):
+        if not self.terminal and self.shared_group:
+            for name in ("SIGINT", "SIGQUIT"):  # the terminal's own reach the script directly
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
-        pending = False  # keys wait on the keyboard, for a program that reads them
         try:
             while True:
                 readable = [self.status_fd, wake_read]
-                if self.keyboard is not None and self.raw_now and not pending:
+                if self.keyboard is not None and self.raw_now:
                     readable.append(self.keyboard)
-                waiting = self.keyboard is not None and (pending or not self.raw_now)
+                waiting = self.keyboard is not None and not self.raw_now  # for the foreground (fg)
                 try:
-                    ready = select.select(readable, [], [], KEY_LOOK if waiting else MODES_LOOK)[0]
+                    ready = select.select(readable, [], [], FOREGROUND_LOOK if waiting else None)[0]
                 except InterruptedError:
                     ready = []
                 if wake_read in ready:
@@ -201,66 +214,70 @@ class _Setup:
                 for number in self.caught[:]:
                     self.caught.remove(number)
                     self.signalled(number)
-                if self.keyboard is not None:
-                    self.raw()  # the terminal's modes follow the script's (and come back after fg)
-                    if self.raw_now and (pending or self.keyboard in ready):
-                        pending = not self.forwarded()
-                if self.status_fd in ready:
+                if self.status_fd in ready:  # first: once the script has ended, no key goes to it
                     code = self.report()
                     if code is not None:
                         return code
+                if waiting:
+                    self.raw()
+                if self.keyboard is not None and self.keyboard in ready and self.raw_now:
+                    self.keys()
         finally:
             self.cooked()
+            self.give_back_keys()
             signal.set_wakeup_fd(-1)
 
     def catch(self) -> None:
-        names = PASSED_ON + ("SIGTSTP",) if self.terminal else PASSED_ON_SHARED
+        names = PASSED_ON_SHARED if self.shared_group else PASSED_ON
         for name in names + ("SIGWINCH", "SIGCONT"):
             number = getattr(signal, name, None)
             if number is not None:
                 signal.signal(number, lambda number, frame: self.caught.append(number))
 
-    def forwarded(self) -> bool:
-        """Pass the keys typed to the script, if a program of its waits for them (as on a
-        terminal of its own): keys typed ahead while it is busy stay on the terminal's queue,
-        for the shell if the script ends without reading them. False: they wait."""
-        if not self.pty_cooked() or self.readers.waiting(self.foreground()) is not False:
-            self.keys()
-            return True
-        return False
-
     def foreground(self) -> int:
+        """The script's terminal's foreground job (the script's group, or a program of its)."""
         try:
             return os.tcgetpgrp(self.master)
         except OSError:
-            return -1
-
-    def pty_cooked(self) -> bool:
-        modes = self.pty_modes()
-        import termios
-
-        return modes is not None and bool(modes[3] & termios.ICANON)
-
-    def pty_modes(self):
-        try:
-            import termios
-
-            return termios.tcgetattr(self.master)
-        except (OSError, ImportError):
-            return None
+            return self.pid or -1
 
     def keys(self) -> None:
+        """Keys go to the script as they are typed: its terminal echoes them, edits its lines
+        and turns Ctrl-C, Ctrl-\\ and Ctrl-Z into its signals, as a terminal of its own."""
         try:
-            os.set_blocking(self.keyboard, False)
             data = os.read(self.keyboard, 4096)
         except OSError:
             data = b""
-        finally:
-            os.set_blocking(self.keyboard, True)
         if data and self.master is not None:
             try:
                 _write_all(self.master, data)
             except OSError:
+                pass
+
+    def give_back_keys(self) -> None:
+        """Keys typed ahead that the script never read go back to the real terminal's queue, so
+        the shell reads them, as it would have without ideconsole (where the system allows it:
+        TIOCSTI; Linux can turn it off, and then they are lost, as under script(1))."""
+        if not self.unread or self.keyboard is None:
+            return
+        try:
+            import fcntl
+            import termios
+
+            modes = termios.tcgetattr(self.keyboard)
+        except (OSError, ImportError, AttributeError, termios.error):
+            return
+        quiet = modes[:3] + [modes[3] & ~termios.ECHO] + modes[4:]  # echoed once already, as typed
+        try:
+            termios.tcsetattr(self.keyboard, termios.TCSANOW, quiet)
+            for index in range(len(self.unread)):
+                fcntl.ioctl(self.keyboard, termios.TIOCSTI, self.unread[index:index + 1])
+        except (OSError, AttributeError, termios.error):
+            pass
+        finally:
+            try:
+                termios.tcsetattr(self.keyboard, termios.TCSANOW, modes)
+            except (OSError, termios.error):
                 pass
 
     def report(self) -> Optional[int]:
@@ -281,34 +298,57 @@ class _Setup:
             elif word == "stopped":
                 self.stop()
             elif word == "exit":
+                self.collect_unread()
                 return int(value)
             elif word == "signal":
+                self.collect_unread()
                 return self.die(int(value))
         return None
 
+    def collect_unread(self) -> None:
+        """The script has ended: keys stop going to its terminal (those typed from now on stay
+        on the real terminal's queue), and the relay hands over those it never read."""
+        self.cooked()
+        try:
+            os.write(self.life, b"k")
+        except OSError:
+            return
+        deadline = time.monotonic() + UNREAD_SECONDS
+        while b"\n" not in self.status and time.monotonic() < deadline:
+            if not select.select([self.status_fd], [], [], deadline - time.monotonic())[0]:
+                break
+            try:
+                data = os.read(self.status_fd, 1 << 17)
+            except OSError:
+                break
+            if not data:
+                break
+            self.status += data
+        line, _, self.status = self.status.partition(b"\n")
+        word, _, value = line.decode("ascii").partition(" ")
+        if word == "keys":
+            keys, _, end = value.partition(" ")
+            self.unread = bytes.fromhex(keys)
+            self.relay_ends = end == "end"
+
     def signalled(self, number: int) -> None:
-        """A signal for the script: the keyboard's own (Ctrl-C, Ctrl-\\, Ctrl-Z) are typed into
-        the pseudo terminal, which signals the script's foreground job and echoes them, as the
-        real terminal would have; others go to the script."""
+        """A signal sent to this process from outside (the keyboard's come through the script's
+        own terminal): a terminal's kind (SIGINT, SIGQUIT, SIGHUP) goes to the script's
+        foreground job as its terminal would send it, another to the script itself."""
         if number == getattr(signal, "SIGWINCH", None):
             if self.master is not None:
                 capture.copy_size(1, self.master)
             return
         if number == getattr(signal, "SIGCONT", None):
             return  # the loop takes the keyboard back once in the foreground
-        keys = {signal.SIGINT: "VINTR", signal.SIGQUIT: "VQUIT",
-                getattr(signal, "SIGTSTP", None): "VSUSP"}
-        modes = self.pty_modes() if self.master is not None else None
+        if self.pid is None:
+            return
         try:
-            import termios
-
-            if number in keys and modes is not None and modes[3] & termios.ISIG:
-                _write_all(self.master, modes[6][getattr(termios, keys[number])])
-            elif number in keys or number == getattr(signal, "SIGHUP", None) and self.terminal:
+            if number in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
                 os.killpg(self.foreground() if self.terminal else self.pid, number)
-            elif self.pid is not None:
+            else:
                 os.kill(self.pid, number)
-        except (OSError, ImportError, TypeError):
+        except OSError:
             pass
 
     def stop(self) -> None:
@@ -352,22 +392,18 @@ class _Setup:
     raw_now = False
 
     def raw(self) -> None:
-        """The keyboard's keys come here unechoed, one at a time, while this process is the
-        foreground job (from the background a change of modes would stop it): the pseudo
-        terminal echoes and edits them. Its Ctrl-C, Ctrl-\\ and Ctrl-Z stay signals, as the
-        script has them, so they work while nobody reads the keys. Nothing typed is dropped."""
-        if self.keyboard is None or self.saved_modes is None:
+        """The keyboard's keys come here as typed (no echo, no signals: the script's own
+        terminal does those), while this process is the foreground job (from the background a
+        change of modes would stop it)."""
+        if self.keyboard is None or self.raw_now:
             return
         try:
             if os.tcgetpgrp(self.keyboard) != os.getpgrp():
-                self.raw_now = False
                 return
             import termios
 
-            pty = self.pty_modes()
             modes = termios.tcgetattr(self.keyboard)
-            if not self.raw_now:  # what to give back: the modes of the moment it became ours
-                self.saved_modes = modes[:6] + [list(modes[6])]
+            self.saved_modes = modes[:6] + [list(modes[6])]  # what it gets back
             modes[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
                           | termios.IGNCR | termios.ICRNL | termios.IXON)
             modes[1] &= ~termios.OPOST
@@ -376,25 +412,15 @@ class _Setup:
             modes[2] |= termios.CS8
             modes[6][termios.VMIN] = 1
             modes[6][termios.VTIME] = 0
-            if pty is not None and pty[3] & termios.ISIG:
-                modes[3] |= termios.ISIG
-                for key in ("VINTR", "VQUIT", "VSUSP"):
-                    index = getattr(termios, key)
-                    modes[6][index] = pty[6][index]
-            if modes != self.set_modes:
-                termios.tcsetattr(self.keyboard, termios.TCSANOW, modes)
-                self.set_modes = modes
+            termios.tcsetattr(self.keyboard, termios.TCSANOW, modes)  # (not TCSAFLUSH: typed keys stay)
             self.raw_now = True
         except (OSError, ImportError):
             pass
-
-    set_modes = None
 
     def cooked(self) -> None:
         if not self.raw_now:
             return
         self.raw_now = False
-        self.set_modes = None
         try:
             import termios
 
@@ -446,6 +472,8 @@ class Script:
         self.terminal = int(options["--terminal"]) if "--terminal" in options else None
         self.pid = None  # type: Optional[int]
         self.code = None  # type: Optional[str]
+        self.answered = False  # the owner has had the keys the script never read
+        self.ending = False  # every writer is gone: this process ends once its owner is answered
         control_read, control_write = os.pipe()
         back_read, back_write = os.pipe()
         self.control, self.back = control_read, back_write
@@ -479,13 +507,15 @@ class Script:
         env[capture.RELAY] = "{},{},{},{}".format(control_write, back_read, marker.hex(), profile_json)
         env[capture.CAPTURED] = capture._identity(stdio[1])
         terminal = self.terminal is not None
+        group = terminal or "--group" in options  # a process group of its own
 
         def prepare():
             for name, disposition in inherited.items():
                 signal.signal(getattr(signal, name), disposition)
+            if group:
+                os.setpgid(0, 0)
             if terminal:  # the script's group is the terminal's foreground job
                 signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-                os.setpgid(0, 0)
                 os.tcsetpgrp(1, os.getpgrp())
                 signal.signal(signal.SIGTTOU, inherited.get("SIGTTOU", signal.SIG_DFL))
 
@@ -498,6 +528,7 @@ class Script:
                 _close(fd)
         self.pid = process.pid
         self.process = process
+        self.group = group
         self.tell("pid {}".format(process.pid))
 
     def attach(self, relay) -> None:
@@ -509,7 +540,7 @@ class Script:
         signal.set_wakeup_fd(wake_write)
         signal.signal(signal.SIGCHLD, lambda number, frame: None)
         relay.watch(wake_read, self._woken)
-        relay.watch(self.life, self._owner_gone)
+        relay.watch(self.life, self._from_owner)
         self._reap()
 
     def _woken(self, fd: int) -> None:
@@ -539,15 +570,49 @@ class Script:
             elif os.WIFEXITED(status):
                 self.code = "exit {}".format(os.WEXITSTATUS(status))
         # Everything the script wrote is in its channels now: shown before its owner exits,
-        # so the shell's prompt comes after it.
+        # so the shell's prompt comes after it. The owner then stops passing keys on and asks
+        # for those the script never read (see _from_owner).
         self.relay.settle()
         self.tell(self.code)
 
+    def _from_owner(self, fd: int) -> None:
+        """The owner asks for the keys the script never read ("k"), or is gone (killed)."""
+        try:
+            data = os.read(fd, 64)
+        except OSError:
+            data = b""
+        if data:
+            if self.code is not None and not self.answered:
+                self.answered = True
+                # " end": this process ends now, and its owner can wait for it (then `time`
+                # counts the script's CPU time, as it does without ideconsole)
+                self.tell("keys " + self._unread_keys().hex() + (" end" if self.ending else ""))
+            return
+        self._owner_gone(fd)
+
+    def _answer_owner(self) -> None:
+        """The script has ended and everything it wrote is shown: its owner, told so, asks for
+        the keys it never read before it exits; a relay whose channels ended first waits for
+        that question (briefly: an owner that cannot ask is gone or stopped)."""
+        deadline = time.monotonic() + UNREAD_SECONDS
+        while not self.answered and self.life is not None:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0 or not select.select([self.life], [], [], left)[0]:
+                    return
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
+                return
+            self._from_owner(self.life)
+
     def _owner_gone(self, fd: int) -> None:
-        """The owner was killed from outside: the terminal gets its modes back, the script
-        goes on (as a background job would), and what it writes is still shown."""
+        """The owner was killed from outside (SIGKILL: any other signal it passes on): the
+        terminal gets its modes back, and the script is killed too, as `kill -9` of the
+        script itself would have."""
         self.relay.unwatch(fd)
         _close(fd)
+        self.life = None
         if self.modes is not None:
             try:
                 import termios
@@ -555,6 +620,48 @@ class Script:
                 termios.tcsetattr(1, termios.TCSANOW, self.modes)
             except (OSError, ImportError):
                 pass
+        if self.code is None:
+            try:
+                if self.group:
+                    os.killpg(self.pid, signal.SIGKILL)
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def _unread_keys(self) -> bytes:
+        """Keys that went to the script's terminal and were never read (typed ahead while it
+        was busy): taken from its input queue, for the owner to give back to the shell."""
+        if self.terminal is None:
+            return b""
+        try:
+            import termios
+
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except (OSError, ImportError):
+            return b""
+        chunks = []
+        try:
+            os.tcsetpgrp(fd, os.getpgrp())  # a read from the background would fail
+            modes = termios.tcgetattr(fd)
+            whole = modes[:6] + [list(modes[6])]
+            whole[3] &= ~(termios.ICANON | termios.ECHO)  # a line not yet ended is read too
+            whole[6][termios.VMIN], whole[6][termios.VTIME] = 0, 0
+            termios.tcsetattr(fd, termios.TCSANOW, whole)
+            while sum(map(len, chunks)) < 1 << 16:
+                data = os.read(fd, 4096)
+                if not data:
+                    break
+                chunks.append(data)
+        except (OSError, termios.error):
+            pass
+        finally:
+            try:
+                termios.tcsetattr(fd, termios.TCSANOW, modes)
+            except (OSError, termios.error, NameError):
+                pass
+            _close(fd)
+        return b"".join(chunks)
 
     def tell(self, line: str) -> None:
         try:
@@ -567,6 +674,8 @@ class Script:
         in the session is no foreground job, so the session's end signals nobody."""
         if self.code is None:
             self._reap(block=True)
+        self.ending = True
+        self._answer_owner()
         if self.terminal is not None:
             try:
                 fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)

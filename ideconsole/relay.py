@@ -229,7 +229,7 @@ class Relay:
     def __init__(self, screen, control: int, channels: Dict[int, str], ordered: int, marker: bytes,
                  back: Optional[int] = None, terminal: Optional[int] = None, real: Optional[int] = None,
                  keyboard: Optional[int] = None, encoding: str = "utf-8", clock=time.monotonic,
-                 start_modes=None):
+                 start_modes=None, pty_device: Optional[int] = None):
         self.screen = screen
         self._control = control  # type: Optional[int]
         self._channels = dict(channels)
@@ -265,7 +265,7 @@ class Relay:
             except ImportError:
                 pass
         self._handed = False  # a program has the terminal: its bytes pass as they are
-        self._pty_device = None  # the pseudo terminal's device number (Linux), once known
+        self._pty_device = pty_device  # the pseudo terminal's device number, where known
         self._reader = (0.0, None)  # (until when, whether a program reads the pty itself)
         self._key_seen = 0  # keys waiting on the real terminal at the last look
         self._next_look = 0.0
@@ -335,11 +335,12 @@ class Relay:
             size = fcntl.ioctl(1, termios.TIOCGWINSZ, b"\0" * 8)
             if size != self._size:
                 fcntl.ioctl(self._terminal, termios.TIOCSWINSZ, size)
-                if self._size is not None and self._real is not None and self._foreground():
+                before, self._size = self._size, size
+                if before is not None and self._real is not None and self._foreground():
                     # a program that read the size on the real terminal's SIGWINCH read the
-                    # pty's old one: it is told again now that the pty has the new size
+                    # pty's old one: it is told again now that the pty has the new size (the
+                    # relay may be in that group itself: it finds the size already followed)
                     os.killpg(os.tcgetpgrp(self._real), signal.SIGWINCH)
-                self._size = size
         except OSError:
             pass
 
@@ -848,19 +849,6 @@ class Relay:
             _quietly(self.screen.erase)
         self._handed = True
 
-    def _pty_rdev(self) -> Optional[int]:
-        if self._pty_device is None and self._terminal is not None:
-            try:
-                import fcntl
-                import struct
-                import termios
-
-                number = struct.unpack("I", fcntl.ioctl(self._terminal, termios.TIOCGPTN, b"\0" * 4))[0]
-                self._pty_device = os.stat("/dev/pts/{}".format(number)).st_rdev
-            except (OSError, ImportError, AttributeError):
-                self._pty_device = -1
-        return self._pty_device if self._pty_device != -1 else None
-
     def _group(self) -> Optional[int]:
         try:
             return os.tcgetpgrp(self._real) if self._real is not None else None
@@ -888,7 +876,7 @@ class Relay:
         now = self._clock()
         if now >= self._reader[0]:  # looked again a few times a second: /proc is no free read
             self._reader = (now + READER_EVERY, _compat.opens_terminal(
-                self._pty_rdev(), exclude=(os.getpid(), os.getppid()), group=self._group()))
+                self._pty_device, exclude=(os.getpid(), os.getppid()), group=self._group()))
         reader = self._reader[1]
         if reader is False:
             self._key_seen = 0
@@ -1081,8 +1069,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "--start-modes" in options and "--real-modes" in options:
         start_modes = (protocol.modes_from_text(options["--start-modes"]),
                        protocol.modes_from_text(options["--real-modes"]))
+    pty_device = int(options["--pty-device"]) if "--pty-device" in options else None
     relay = Relay(screen, control, channels, ordered, marker, back=back, terminal=terminal, real=real,
-                  keyboard=keyboard, encoding=encoding, start_modes=start_modes)
+                  keyboard=keyboard, encoding=encoding, start_modes=start_modes, pty_device=pty_device)
     if not os.isatty(1) and sys.platform.startswith("linux"):
         relay.watch_reader(1)
     if script is not None:

@@ -177,7 +177,10 @@ def test_a_log_holds_the_lines_other_bars_and_c_code_finally_make(flavour):
     lines = log.lines()
     finished = [line for line in lines if line.startswith("evaluating: 100%")]
     assert len(finished) == EPOCHS and not [line for line in lines if line.startswith("evaluating:  ")], lines
-    assert lines.count("C code began a line") == EPOCHS, lines
+    if sys.version_info >= (3, 9):
+        assert lines.count("C code began a line") == EPOCHS, lines
+    else:  # stderr into a pipe is block-buffered: tqdm's last "\n" waits there, as without ideconsole
+        assert len([line for line in lines if line.endswith("C code began a line")]) == EPOCHS, lines
     assert len([line for line in lines if "val_loss" in line]) == EPOCHS, lines
 
 

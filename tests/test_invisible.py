@@ -40,7 +40,8 @@ class Shell:
         if interactive:  # a shell with job control, commands typed into it
             self.pane.run(["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"])
             self.wait_for("$")
-            self.type(env + " ".join(_quoted(command)), enter=True)
+            words = _quoted(command[:-1]) + ["&"] if command[-1] == "&" else _quoted(command)
+            self.type(env + " ".join(words), enter=True)
             return
         # The shell outlives a Ctrl-C or Ctrl-\\ of the command (a trap, not an ignored signal:
         # the command gets the default action) and says how it ended, as a prompt would.
@@ -255,6 +256,25 @@ def test_a_full_screen_editor_while_a_bar_is_up(shell, tmp_path, way):
     assert pane.leftovers() == []
 
 
+@pytest.mark.skipif(shutil.which("vim") is None, reason="needs vim")
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_an_editor_resized_while_it_is_open_takes_the_new_size(shell, tmp_path, way):
+    pane = shell(way)
+    with open(os.path.join(pane.directory, "notes.txt"), "w") as file:
+        file.write("first line\n")
+    pane.start(WAYS[way] + [script(tmp_path, EDITOR_DURING_A_BAR)])
+    pane.wait_for("first line")
+    pane.pane.resize(60)
+    time.sleep(0.3)  # vim redraws on its SIGWINCH
+    pane.type(":echo 'width' &columns")
+    pane.key("Enter")
+    pane.wait_for("width 60")
+    pane.type(":q")
+    pane.key("Enter")
+    screen = pane.finished()
+    assert "back from the editor" in screen and screen[-1] == "[exit 0]", screen
+
+
 PROMPT_DURING_A_BAR = """
 import time
 from ideconsole.progress import Progress
@@ -386,3 +406,116 @@ def test_the_script_ends_while_another_process_holds_its_output(shell, tmp_path,
     assert screen[-2:] == ["the script ends", "[exit 0]"], screen
     assert not os.path.exists(os.path.join(pane.directory, "gone"))  # it did not wait for the holder
     open(os.path.join(pane.directory, "let go"), "w").close()
+
+
+PASSWORD = """
+import getpass, sys, time
+if "ideconsole" in sys.modules:
+    from ideconsole.progress import Progress
+    bar = Progress(10)
+    for step in range(1, 4):
+        bar.update(step, {"loss": 0.5})
+        time.sleep(0.06)
+word = getpass.getpass("Password: ")
+print("got", len(word), "characters")
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_a_password_prompt_takes_the_password_unechoed(shell, tmp_path, way):
+    pane = shell(way)
+    pane.start(WAYS[way] + [script(tmp_path, PASSWORD)])
+    pane.wait_for("Password:")
+    pane.type("hunter2", enter=True)
+    screen = pane.finished()
+    assert "got 7 characters" in screen and not any("hunter2" in row for row in screen), screen
+    assert pane.leftovers() == []
+
+
+STOP_ON_ENTER = """
+import select, sys, time
+for step in range(400):
+    time.sleep(0.02)  # a training step, busy
+    if select.select([sys.stdin], [], [], 0)[0]:  # "press Enter to stop", polled
+        print("stopping on request:", repr(sys.stdin.readline()))
+        break
+    if step == 5:
+        open("going", "w").close()
+else:
+    print("ran to the end")
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_a_key_polled_for_between_steps_reaches_the_script(shell, tmp_path, way):
+    pane = shell(way)
+    pane.start(WAYS[way] + [script(tmp_path, STOP_ON_ENTER)])
+    pane.wait_for_file("going")
+    pane.type("q", enter=True)
+    screen = pane.finished()
+    assert "stopping on request: 'q\\n'" in screen and screen[-1] == "[exit 0]", screen
+
+
+BUSY_THEN_END = """
+import time
+time.sleep(1.5)  # busy: keys typed now are not for the script
+print("the script ends without reading its input")
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_keys_typed_ahead_that_the_script_never_reads_go_to_the_shell(shell, tmp_path, way):
+    pane = shell(way)
+    pane.start(WAYS[way] + [script(tmp_path, BUSY_THEN_END)], interactive=True)
+    pane.type('echo "typed" "ahead"', enter=True)
+    pane.wait_for("typed ahead")
+
+
+BACKGROUND_THEN_INPUT = """
+import sys, time
+time.sleep(1)
+print("answer", repr(input("name? ")))
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_a_script_started_in_the_background_takes_input_once_brought_back(shell, tmp_path, way):
+    pane = shell(way)
+    pane.start(WAYS[way] + [script(tmp_path, BACKGROUND_THEN_INPUT)] + ["&"], interactive=True)
+    pane.type("fg", enter=True)
+    pane.wait_for("name?")
+    pane.type("Bob", enter=True)
+    pane.wait_for("answer 'Bob'")
+
+
+POLLING_CURSES = """
+import curses, time
+
+def main(window):
+    window.nodelay(True)
+    window.addstr(0, 0, "type, then q")
+    window.refresh()
+    open("ready", "w").close()
+    typed = ""
+    while not typed.endswith("q"):
+        time.sleep(0.2)  # a frame of work between looks at the keyboard
+        key = window.getch()
+        while key != -1:
+            typed += chr(key)
+            key = window.getch()
+    return typed
+
+print("typed", curses.wrapper(main))
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_a_curses_app_that_polls_between_frames_gets_every_key(shell, tmp_path, way):
+    pane = shell(way)
+    pane.start(WAYS[way] + [script(tmp_path, POLLING_CURSES)])
+    pane.wait_for_file("ready")
+    pane.type("hello")
+    time.sleep(0.5)
+    pane.type("q")
+    screen = pane.finished()
+    assert "typed helloq" in screen, screen

@@ -345,3 +345,44 @@ def test_run_ends_as_python_does(tmp_path, where, body, status):
             code, output = result.returncode, result.stdout.decode()
         seen.append((code, output))
     assert seen[0][0] in (status, 128 - status) and seen[1] == seen[0], seen
+
+
+FORKS = """\
+import os, sys, threading, time
+def threads():
+    try:
+        with open("/proc/self/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[17])
+    except OSError:
+        return threading.active_count()
+print("before the fork", flush=True)
+pid = os.fork()
+if pid == 0:
+    print("the child", flush=True)
+    os._exit(0)
+seen = threads()
+os.waitpid(pid, 0)
+print("threads right after the fork:", seen)
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 7),  # noqa: UP036
+                    reason="Python 3.6 has no fork hooks (os.register_at_fork), and no warning about threads")
+@pytest.mark.parametrize("where", ["pipe", "terminal"])
+def test_a_fork_sees_the_threads_it_sees_without_ideconsole(tmp_path, where):
+    """ideconsole's threads stand aside while the process forks: the same output, Python
+    3.12's warning about a fork with threads running included (shown or not), side by side."""
+    (tmp_path / "forks.py").write_text(FORKS)
+    seen = []
+    for prefix in ([], [os.path.join(ROOT, "tests", "installed.py")], ["-m", "ideconsole", "run"]):
+        argv = [sys.executable, "-W", "default"] + prefix + ["forks.py"]
+        if where == "terminal":
+            code, output = run_in_terminal(argv, 80, check=False, cwd=str(tmp_path))
+            output = output.replace("\r\n", "\n")
+        else:
+            result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(tmp_path),
+                                    env=clean_environment(), timeout=60)
+            code, output = result.returncode, result.stdout.decode()
+        seen.append((code, sorted(output.splitlines())))
+    assert seen[0][0] == 0 and "threads right after the fork: 1" in seen[0][1], seen
+    assert seen[1] == seen[0] and seen[2] == seen[0], seen
