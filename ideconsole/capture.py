@@ -61,7 +61,6 @@ class Capture:
         self._release_at = None  # type: Optional[float]
         self._releaser = None  # type: Optional[threading.Thread]
         self._forking = False  # the threads stand aside while this process forks
-        self._others = 1  # threads not ideconsole's at the last fork
         self._wake = os.pipe()  # tells the watcher to stand aside
         self._watcher = None  # type: Optional[threading.Thread]
         self._watch_thread()
@@ -103,8 +102,6 @@ class Capture:
         stream = self.stream if name == "stdout" else sys.__stderr__
         if not text or stream is None:
             return
-        if self._watcher is None:
-            self.awake()
         with self._holding:
             text = self._held[name] + text
             self._held[name] = ""
@@ -160,8 +157,6 @@ class Capture:
         relay is gone (the descriptors are given back then)."""
         if not self.alive:
             return False
-        if self._watcher is None:
-            self.awake()
         _flush_buffered()
         try:
             with self._send_lock:
@@ -226,17 +221,18 @@ class Capture:
     # -- a fork ---------------------------------------------------------------------------------
 
     def forking(self) -> None:
-        """Before os.fork(): the threads stop, so that the process forks with the threads it
-        would have without ideconsole (Python 3.12+ warns about a fork with threads running,
-        after the fork's hooks have run: where no other thread runs, the watcher comes back at
-        ideconsole's next call, see awake())."""
+        """Before os.fork(): a part of a line held back goes to the relay (it was written before
+        the fork), and the threads stop, so that the child is forked from a process with the
+        threads it would have without ideconsole."""
         with self._holding:
             self._forking = True
+            for name in ("stdout", "stderr"):
+                self._release(name)
             self._holding.notify()
             releaser, self._releaser = self._releaser, None
         watcher, self._watcher = self._watcher, None
         ours = [thread for thread in (watcher, releaser) if thread is not None and thread.is_alive()]
-        self._others = _threads() - len(ours)  # this thread and everyone else's
+        others = _threads() - len(ours)  # this thread and everyone else's
         if watcher is not None and watcher.is_alive():
             try:
                 os.write(self._wake[1], b"f")
@@ -246,23 +242,19 @@ class Capture:
         if releaser is not None:
             releaser.join(1.0)
         deadline = time.monotonic() + 0.02  # a joined thread may take a moment to leave the kernel's count
-        while _threads() > self._others and time.monotonic() < deadline:
+        while _threads() > others and time.monotonic() < deadline:
             time.sleep(0.0005)
+        _fork_warning(hidden=others <= 1)
 
     def forked(self) -> None:
-        """After os.fork(), in the parent: the threads go on, at once where other threads run
-        (the fork is warned about anyway), else at ideconsole's next call."""
+        """After os.fork(), in the parent: the threads go on at once. (Python 3.12+ counts the
+        threads for its warning after the fork's hooks: where ideconsole's are the only other
+        ones, that warning, which plain Python would not give, is left out, see _fork_warning.)"""
         with self._holding:
             self._forking = False
-        if self._others > 1:
-            self.awake()
-
-    def awake(self) -> None:
-        """The threads a fork stopped run again."""
-        if self._watcher is None and not self._forking and self.alive:
-            with self._holding:
-                if any(self._held.values()):
-                    self._hold_thread()
+            if self.alive and any(self._held.values()):
+                self._hold_thread()
+        if self.alive and self._watcher is None:
             self._watch_thread()
 
     # -- the end -------------------------------------------------------------------------------
@@ -420,8 +412,6 @@ def start(console) -> Optional[Capture]:
 def current() -> Optional[Capture]:
     capture = _current
     if capture is not None and capture.pid == os.getpid() and capture.alive:
-        if capture._watcher is None:
-            capture.awake()
         return capture
     return None
 
@@ -745,6 +735,32 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+_hidden_warning = None  # the warnings filter _fork_warning added
+
+
+def _fork_warning(hidden: bool) -> None:
+    """Python 3.12+ warns when a process with threads forks, counting them after the fork's
+    hooks, when ideconsole's run again: where they are the only other threads (plain Python
+    would not warn), this process's warning is filtered out, for this fork only. The filter
+    goes straight into the list, so the registries of warnings already shown stay valid."""
+    global _hidden_warning
+    if sys.version_info < (3, 12):
+        return
+    import re
+    import warnings
+
+    if _hidden_warning is not None:
+        try:
+            warnings.filters.remove(_hidden_warning)
+        except ValueError:
+            pass
+        _hidden_warning = None
+    if hidden:
+        pattern = re.compile(r"This process \(pid={}\) is multi-threaded".format(os.getpid()), re.I)
+        _hidden_warning = ("ignore", pattern, DeprecationWarning, None, 0)
+        warnings.filters.insert(0, _hidden_warning)
 
 
 def _threads() -> int:

@@ -336,10 +336,12 @@ class Relay:
             if size != self._size:
                 fcntl.ioctl(self._terminal, termios.TIOCSWINSZ, size)
                 before, self._size = self._size, size
-                if before is not None and self._real is not None and self._foreground():
-                    # a program that read the size on the real terminal's SIGWINCH read the
-                    # pty's old one: it is told again now that the pty has the new size (the
-                    # relay may be in that group itself: it finds the size already followed)
+                if before is not None and self._handed and self._real is not None and self._foreground():
+                    # a program that has the terminal (vim, less, curses) and read the size on
+                    # the real terminal's SIGWINCH read the pty's old one: it is told again now
+                    # that the pty has the new size (the relay may be in that group itself: it
+                    # finds the size already followed). Only then: a second signal would run a
+                    # script's own handler twice, nested.
                     os.killpg(os.tcgetpgrp(self._real), signal.SIGWINCH)
         except OSError:
             pass
