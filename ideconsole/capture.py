@@ -60,14 +60,10 @@ class Capture:
         self._holding = threading.Condition()
         self._release_at = None  # type: Optional[float]
         self._releaser = None  # type: Optional[threading.Thread]
-        self._forking = False  # the threads stand aside while this process forks
-        self._wake = os.pipe()  # tells the watcher to stand aside
-        self._watcher = None  # type: Optional[threading.Thread]
-        self._watch_thread()
-
-    def _watch_thread(self) -> None:
+        self._drainer = None  # type: Optional[threading.Thread]
         self._watcher = threading.Thread(target=self._watch, name="ideconsole-relay-watch", daemon=True)
         self._watcher.start()
+        _made.append(self)
 
     def presents(self, console) -> bool:
         profile = console.profile
@@ -138,7 +134,7 @@ class Capture:
 
     def _releasing(self) -> None:
         with self._holding:
-            while self.alive and not self._forking:
+            while self.alive:
                 wait = None if self._release_at is None else self._release_at - time.monotonic()
                 if wait is not None and wait <= 0:
                     self._release_at = None
@@ -175,18 +171,7 @@ class Capture:
 
     def _watch(self) -> None:
         """The relay's answers; its end (it died, or could not start) gives the descriptors back."""
-        import select
-
         while True:
-            try:
-                ready = select.select([self._back, self._wake[0]], [], [])[0]
-            except InterruptedError:
-                continue
-            except (OSError, ValueError):
-                ready = [self._back]
-            if self._wake[0] in ready:
-                _read_some(self._wake[0])
-                return  # this process forks: the watcher stands aside (see forking)
             try:
                 data = os.read(self._back, 64)
             except InterruptedError:
@@ -217,45 +202,6 @@ class Capture:
             ordered, self._ordered = self._ordered, None
         if ordered is not None:
             _close(ordered)
-
-    # -- a fork ---------------------------------------------------------------------------------
-
-    def forking(self) -> None:
-        """Before os.fork(): a part of a line held back goes to the relay (it was written before
-        the fork), and the threads stop, so that the child is forked from a process with the
-        threads it would have without ideconsole."""
-        with self._holding:
-            self._forking = True
-            for name in ("stdout", "stderr"):
-                self._release(name)
-            self._holding.notify()
-            releaser, self._releaser = self._releaser, None
-        watcher, self._watcher = self._watcher, None
-        ours = [thread for thread in (watcher, releaser) if thread is not None and thread.is_alive()]
-        others = _threads() - len(ours)  # this thread and everyone else's
-        if watcher is not None and watcher.is_alive():
-            try:
-                os.write(self._wake[1], b"f")
-            except OSError:
-                pass
-            watcher.join(1.0)
-        if releaser is not None:
-            releaser.join(1.0)
-        deadline = time.monotonic() + 0.02  # a joined thread may take a moment to leave the kernel's count
-        while _threads() > others and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        _fork_warning(hidden=others <= 1)
-
-    def forked(self) -> None:
-        """After os.fork(), in the parent: the threads go on at once. (Python 3.12+ counts the
-        threads for its warning after the fork's hooks: where ideconsole's are the only other
-        ones, that warning, which plain Python would not give, is left out, see _fork_warning.)"""
-        with self._holding:
-            self._forking = False
-            if self.alive and any(self._held.values()):
-                self._hold_thread()
-        if self.alive and self._watcher is None:
-            self._watch_thread()
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -292,7 +238,8 @@ class Capture:
             self.up = False
         self._give_back()
         if self._keep:
-            threading.Thread(target=self._drain, name="ideconsole-drain", daemon=True).start()
+            self._drainer = threading.Thread(target=self._drain, name="ideconsole-drain", daemon=True)
+            self._drainer.start()
 
     def _give_back(self) -> None:
         os.environ.pop(CAPTURED, None)
@@ -330,8 +277,7 @@ class Capture:
     def forget(self) -> None:
         """In a forked child: the relay is its parent's."""
         self.alive = False
-        fds = [self._control, self._back, self._ordered] + list(self._wake)
-        for fd in fds + list(self._keep) + list(self._saved.values()):
+        for fd in [self._control, self._back, self._ordered] + list(self._keep) + list(self._saved.values()):
             if fd is not None:
                 _close(fd)
 
@@ -429,16 +375,48 @@ def after_fork_in_child() -> None:
         capture.forget()
 
 
-def before_fork() -> None:
-    capture = current()
-    if capture is not None:
-        capture.forking()
+_made = []  # every Capture of this process (its threads are ideconsole's)
 
 
 def after_fork_in_parent() -> None:
-    capture = _current
-    if capture is not None and capture.pid == os.getpid():
-        capture.forked()
+    """Python 3.12+ warns when a process with threads forks, counting them right after the
+    fork's hooks in the parent. ideconsole's threads (the relay's watcher, a held line's
+    releaser, a drain) hold nothing a child needs, so they keep running; where they are the
+    only other threads, the warning, which plain Python would not give, is left out for this
+    fork. Nothing else about warnings changes (no filter is added: see _HideForkWarning)."""
+    if sys.version_info < (3, 12):
+        return
+    import warnings
+
+    shown = warnings.showwarning
+    if isinstance(shown, _HideForkWarning):  # a previous fork's that was never called
+        shown = warnings.showwarning = shown.original
+    ours = 0
+    for capture in _made:
+        if capture.pid == os.getpid():
+            ours += sum(1 for thread in (capture._watcher, capture._releaser, capture._drainer)
+                        if thread is not None and thread.is_alive())
+    if ours and _threads() - ours <= 1:
+        warnings.showwarning = _HideForkWarning(shown, os.getpid())
+
+
+class _HideForkWarning:
+    """`warnings.showwarning` for one fork: it leaves out that fork's warning about threads,
+    puts the original back and passes anything else on to it."""
+
+    def __init__(self, original, pid: int):
+        self.original = original
+        self._text = "This process (pid={}) is multi-threaded".format(pid)
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None):
+        import warnings
+
+        if isinstance(category, type) and issubclass(category, DeprecationWarning) \
+                and str(message).startswith(self._text):
+            if warnings.showwarning is self:
+                warnings.showwarning = self.original
+            return None
+        return self.original(message, category, filename, lineno, file, line)
 
 
 def joined_profile() -> Optional[Profile]:
@@ -737,32 +715,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-_hidden_warning = None  # the warnings filter _fork_warning added
-
-
-def _fork_warning(hidden: bool) -> None:
-    """Python 3.12+ warns when a process with threads forks, counting them after the fork's
-    hooks, when ideconsole's run again: where they are the only other threads (plain Python
-    would not warn), this process's warning is filtered out, for this fork only. The filter
-    goes straight into the list, so the registries of warnings already shown stay valid."""
-    global _hidden_warning
-    if sys.version_info < (3, 12):
-        return
-    import re
-    import warnings
-
-    if _hidden_warning is not None:
-        try:
-            warnings.filters.remove(_hidden_warning)
-        except ValueError:
-            pass
-        _hidden_warning = None
-    if hidden:
-        pattern = re.compile(r"This process \(pid={}\) is multi-threaded".format(os.getpid()), re.I)
-        _hidden_warning = ("ignore", pattern, DeprecationWarning, None, 0)
-        warnings.filters.insert(0, _hidden_warning)
-
-
 def _threads() -> int:
     """How many threads this process runs (the kernel's count where there is one)."""
     try:
@@ -770,13 +722,6 @@ def _threads() -> int:
             return int(stat_file.read().rsplit(b")", 1)[1].split()[17])
     except (OSError, ValueError, IndexError):
         return threading.active_count()
-
-
-def _read_some(fd: int) -> bytes:
-    try:
-        return os.read(fd, 64)
-    except OSError:
-        return b""
 
 
 def _close(fd: int) -> None:

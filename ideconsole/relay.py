@@ -30,6 +30,7 @@ HELD_LIMIT = 1 << 20  # characters of other writers held while a prompt is shown
 MODES_EVERY = 0.05  # seconds between looks at the terminals' modes
 KEY_WAIT = 0.03  # seconds a key may sit unread on the real terminal before it goes to the pty
 READER_EVERY = 0.25  # seconds between looks at who reads the pty (Linux)
+RESIZE_AGAIN = 0.05  # seconds after a resize until the foreground job is told again
 SEPARATOR = " \u00b7 "  # between the bar and another program's live line on a one-line console
 
 # A line of text and colours only is passed on as written; anything else is what a terminal
@@ -336,13 +337,21 @@ class Relay:
             if size != self._size:
                 fcntl.ioctl(self._terminal, termios.TIOCSWINSZ, size)
                 before, self._size = self._size, size
-                if before is not None and self._handed and self._real is not None and self._foreground():
-                    # a program that has the terminal (vim, less, curses) and read the size on
-                    # the real terminal's SIGWINCH read the pty's old one: it is told again now
-                    # that the pty has the new size (the relay may be in that group itself: it
-                    # finds the size already followed). Only then: a second signal would run a
-                    # script's own handler twice, nested.
-                    os.killpg(os.tcgetpgrp(self._real), signal.SIGWINCH)
+                if before is not None and self._real is not None and hasattr(signal, "setitimer"):
+                    # whoever read the size on the real terminal's SIGWINCH (vim, curses, a
+                    # script's own handler) may have read the pty's old one: they are told
+                    # again once the pty has the new size, a moment later, so that the two
+                    # signals neither nest nor merge (a burst of resizes: once, after the last)
+                    signal.setitimer(signal.ITIMER_REAL, RESIZE_AGAIN)
+        except OSError:
+            pass
+
+    def tell_again(self, *_) -> None:
+        """SIGALRM after a resize: the real terminal's foreground job gets SIGWINCH again (the
+        relay may be in that group itself: it finds the size already followed)."""
+        try:
+            if self._real is not None and self._foreground():
+                os.killpg(os.tcgetpgrp(self._real), signal.SIGWINCH)
         except OSError:
             pass
 
@@ -1081,6 +1090,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     elif terminal is not None and hasattr(signal, "SIGWINCH"):
         signal.signal(signal.SIGWINCH, relay.follow_size)
         signal.siginterrupt(signal.SIGWINCH, False)
+        signal.signal(signal.SIGALRM, relay.tell_again)
+        signal.siginterrupt(signal.SIGALRM, False)
     relay.run()
     if script is not None:
         script.finish()

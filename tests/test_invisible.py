@@ -519,3 +519,40 @@ def test_a_curses_app_that_polls_between_frames_gets_every_key(shell, tmp_path, 
     pane.type("q")
     screen = pane.finished()
     assert "typed helloq" in screen, screen
+
+
+SIZE_HANDLER = """
+import os, signal, sys, time
+from ideconsole.progress import Progress
+seen, depth, nested = [], [0], [0]
+def on_resize(number, frame):
+    depth[0] += 1
+    nested[0] += depth[0] > 1
+    seen.append(os.get_terminal_size().columns)
+    time.sleep(0.02)  # a handler that takes a moment (a redraw)
+    depth[0] -= 1
+signal.signal(signal.SIGWINCH, on_resize)
+bar = Progress(1000)
+step = 0
+while not os.path.exists("resized"):
+    step += 1
+    bar.update(step, {"loss": 0.5})
+    time.sleep(0.01)
+time.sleep(0.3)
+bar.done({"loss": 0.5})
+print("the handler last saw", seen[-1] if seen else None, "columns, nested", nested[0], "times")
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "install", "run"])
+def test_a_scripts_own_resize_handler_sees_the_new_size_and_never_nests(shell, tmp_path, way):
+    pane = shell(way)
+    pane.start(WAYS[way] + [script(tmp_path, SIZE_HANDLER)])
+    time.sleep(1.0)
+    pane.pane.resize(60)
+    time.sleep(0.3)
+    pane.pane.resize(70)
+    time.sleep(0.5)
+    open(os.path.join(pane.directory, "resized"), "w").close()
+    screen = pane.finished()
+    assert "the handler last saw 70 columns, nested 0 times" in "\n".join(screen), screen
