@@ -378,25 +378,45 @@ def after_fork_in_child() -> None:
 _made = []  # every Capture of this process (its threads are ideconsole's)
 
 
+def before_fork() -> None:
+    """Python 3.12+ warns when a process with threads forks (3.12 right after the fork, 3.13
+    after the fork's hooks in the parent). ideconsole's threads (the relay's watcher, a held
+    line's releaser, a drain) hold nothing a child needs, so they keep running; where they are
+    the only other threads, the warning, which plain Python would not give, is left out for
+    this fork, by a one-time `warnings.showwarning` (the user's filters are never touched)."""
+    _hide_fork_warning(_only_ours())
+
+
 def after_fork_in_parent() -> None:
-    """Python 3.12+ warns when a process with threads forks, counting them right after the
-    fork's hooks in the parent. ideconsole's threads (the relay's watcher, a held line's
-    releaser, a drain) hold nothing a child needs, so they keep running; where they are the
-    only other threads, the warning, which plain Python would not give, is left out for this
-    fork. Nothing else about warnings changes (no filter is added: see _HideForkWarning)."""
+    """The threads are counted again where Python counts them after the hooks (3.13); a
+    warning already left out (3.12) is not waited for again."""
     if sys.version_info < (3, 12):
         return
     import warnings
 
-    shown = warnings.showwarning
-    if isinstance(shown, _HideForkWarning):  # a previous fork's that was never called
-        shown = warnings.showwarning = shown.original
+    if isinstance(warnings.showwarning, _HideForkWarning) and not _only_ours():
+        _hide_fork_warning(False)
+
+
+def _only_ours() -> bool:
+    """Whether ideconsole's threads are all the threads of this process but the current one."""
     ours = 0
     for capture in _made:
         if capture.pid == os.getpid():
             ours += sum(1 for thread in (capture._watcher, capture._releaser, capture._drainer)
                         if thread is not None and thread.is_alive())
-    if ours and _threads() - ours <= 1:
+    return bool(ours) and _threads() - ours <= 1
+
+
+def _hide_fork_warning(hidden: bool) -> None:
+    if sys.version_info < (3, 12):
+        return
+    import warnings
+
+    shown = warnings.showwarning
+    if isinstance(shown, _HideForkWarning):  # a previous fork's
+        shown = warnings.showwarning = shown.original
+    if hidden:
         warnings.showwarning = _HideForkWarning(shown, os.getpid())
 
 

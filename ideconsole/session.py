@@ -205,7 +205,8 @@ def _after_fork_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):  # Python 3.7+; on 3.6 the pid checks do it
-    os.register_at_fork(after_in_parent=capture.after_fork_in_parent, after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=capture.before_fork, after_in_parent=capture.after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 atexit.register(end)
