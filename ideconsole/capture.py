@@ -65,6 +65,11 @@ class Capture:
         self._watcher.start()
         _made.append(self)
 
+    def threads(self) -> list:
+        """This capture's threads that still run."""
+        return [thread for thread in (self._watcher, self._releaser, self._drainer)
+                if thread is not None and thread.is_alive()]
+
     def presents(self, console) -> bool:
         profile = console.profile
         return (self.alive and self.pid == os.getpid() and console.stream is self.stream
@@ -375,7 +380,7 @@ def after_fork_in_child() -> None:
         capture.forget()
 
 
-_made = []  # every Capture of this process (its threads are ideconsole's)
+_made = []  # the Captures of this process whose threads may still run (they are ideconsole's)
 
 
 def before_fork() -> None:
@@ -400,11 +405,8 @@ def after_fork_in_parent() -> None:
 
 def _only_ours() -> bool:
     """Whether ideconsole's threads are all the threads of this process but the current one."""
-    ours = 0
-    for capture in _made:
-        if capture.pid == os.getpid():
-            ours += sum(1 for thread in (capture._watcher, capture._releaser, capture._drainer)
-                        if thread is not None and thread.is_alive())
+    _made[:] = [capture for capture in _made if capture.pid == os.getpid() and capture.threads()]
+    ours = sum(len(capture.threads()) for capture in _made)
     return bool(ours) and _threads() - ours <= 1
 
 
