@@ -158,6 +158,8 @@ class Capture:
         relay is gone (the descriptors are given back then)."""
         if not self.alive:
             return False
+        if _hiding:  # a fork's warning that was filtered out never came (3.13): put back
+            _hide_fork_warning(False)
         _flush_buffered()
         try:
             with self._send_lock:
@@ -378,6 +380,7 @@ def after_fork_in_child() -> None:
     capture = _current
     if capture is not None and capture.pid != os.getpid():
         capture.forget()
+    _hide_fork_warning(False)  # the child's own warnings are shown as they would be
 
 
 _made = []  # the Captures of this process whose threads may still run (they are ideconsole's)
@@ -393,14 +396,16 @@ def before_fork() -> None:
 
 
 def after_fork_in_parent() -> None:
-    """The threads are counted again where Python counts them after the hooks (3.13); a
-    warning already left out (3.12) is not waited for again."""
+    """3.12 has warned by now: the original `showwarning` is put back (the warning may have
+    been filtered out, never reaching it). 3.13 warns after these hooks: the threads are
+    counted again, where Python counts them."""
     if sys.version_info < (3, 12):
         return
     import warnings
 
-    if isinstance(warnings.showwarning, _HideForkWarning) and not _only_ours():
-        _hide_fork_warning(False)
+    if isinstance(warnings.showwarning, _HideForkWarning):
+        if sys.version_info < (3, 13) or not _only_ours():
+            _hide_fork_warning(False)
 
 
 def _only_ours() -> bool:
@@ -410,7 +415,11 @@ def _only_ours() -> bool:
     return bool(ours) and _threads() - ours <= 1
 
 
+_hiding = False  # a _HideForkWarning may be in place
+
+
 def _hide_fork_warning(hidden: bool) -> None:
+    global _hiding
     if sys.version_info < (3, 12):
         return
     import warnings
@@ -420,11 +429,14 @@ def _hide_fork_warning(hidden: bool) -> None:
         shown = warnings.showwarning = shown.original
     if hidden:
         warnings.showwarning = _HideForkWarning(shown, os.getpid())
+    _hiding = hidden
 
 
 class _HideForkWarning:
     """`warnings.showwarning` for one fork: it leaves out that fork's warning about threads,
-    puts the original back and passes anything else on to it."""
+    as if it had never been shown (Python has marked it shown in its registries by then: a
+    later fork of the same line, with a thread of the script's, must still warn), puts the
+    original back at its first call and passes anything else on to it."""
 
     def __init__(self, original, pid: int):
         self.original = original
@@ -433,12 +445,28 @@ class _HideForkWarning:
     def __call__(self, message, category, filename, lineno, file=None, line=None):
         import warnings
 
+        if warnings.showwarning is self:
+            warnings.showwarning = self.original
         if isinstance(category, type) and issubclass(category, DeprecationWarning) \
                 and str(message).startswith(self._text):
-            if warnings.showwarning is self:
-                warnings.showwarning = self.original
+            self._unmark(str(message), category)
             return None
         return self.original(message, category, filename, lineno, file, line)
+
+    @staticmethod
+    def _unmark(text: str, category) -> None:
+        import warnings
+
+        registries = [warnings.onceregistry]
+        frame = sys._getframe(1)
+        while frame is not None:
+            registry = frame.f_globals.get("__warningregistry__")
+            if isinstance(registry, dict) and not any(registry is seen for seen in registries):
+                registries.append(registry)
+            frame = frame.f_back
+        for registry in registries:
+            for key in [key for key in registry if isinstance(key, tuple) and key[:2] == (text, category)]:
+                del registry[key]
 
 
 def joined_profile() -> Optional[Profile]:

@@ -392,3 +392,33 @@ def test_a_fork_is_warned_about_as_without_ideconsole(tmp_path, where, thread, w
     # (made an error, the warning is not raised from os.fork(): Python drops it)
     assert ("multi-threaded" in "\n".join(seen[0][1])) == (thread and warnings == "default"), seen
     assert seen[1] == seen[0] and seen[2] == seen[0], seen
+
+
+SAME_LINE_FORKS = """\
+import os, threading
+event = threading.Event()
+for round in range(2):
+    if round == 1:  # a thread of the script's own: this fork is warned about
+        threading.Thread(target=event.wait, daemon=True).start()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("fork", round, "done", flush=True)
+event.set()
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12),
+                    reason="Python before 3.12 gives no warning about a fork with threads")
+def test_a_warning_left_out_for_one_fork_is_given_for_the_next_from_the_same_line(tmp_path):
+    """Python shows a warning once per line: one left out for ideconsole's threads must not
+    count as shown when the next fork of that line has a thread of the script's."""
+    (tmp_path / "forks.py").write_text(SAME_LINE_FORKS)
+    seen = []
+    for prefix in ([], [os.path.join(ROOT, "tests", "installed.py")]):
+        argv = [sys.executable, "-W", "default"] + prefix + ["forks.py"]
+        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(tmp_path),
+                                env=clean_environment(), timeout=60)
+        seen.append(re.sub(r"pid=\d+", "pid=N", result.stdout.decode().replace(str(tmp_path) + os.sep, "")))
+    assert seen[0].count("multi-threaded") == 1 and seen[1] == seen[0], seen
