@@ -154,7 +154,7 @@ class Progress:
         if step is not None:
             self._step = max(step, self._step)
         if values is not None:
-            self._values = values
+            self._values = _merged(self._values, values)
         if self.total is None:
             self.total = self._step or None
         else:  # as Keras: the final line shows the whole target
@@ -263,3 +263,25 @@ class Progress:
         except Exception:  # the metrics as a whole could not be read: the line goes without them
             faults.swallowed("reading the metrics")
             return []
+
+
+def _pairs(values) -> list:
+    if values is None:
+        return []
+    items = getattr(values, "items", None)
+    return list(items()) if callable(items) else list(values)
+
+
+def _merged(earlier, final):
+    """The final line's metrics as Keras's Progbar shows them: every metric seen during the
+    epoch, in the order first seen, with the final value where there is one (a metric that
+    only the batch logs carried keeps its last value), then those new at the end (val_*)."""
+    try:
+        latest = dict(_pairs(earlier))
+        if not latest:
+            return final
+        ends = _pairs(final)
+        latest.update(ends)
+        return list(latest.items())
+    except (TypeError, ValueError):  # not pairs: the final values as given
+        return final

@@ -152,3 +152,13 @@ def test_an_interval_that_is_no_number_of_seconds_is_refused_by_name(interval):
         Console(Recorder("stdout", []), console="log", capture=False, interval=interval)
     with pytest.raises(ValueError, match="interval"):
         Progress(3, console=Console(Recorder("stdout", []), console="log", capture=False), interval=interval)
+
+
+def test_the_final_line_keeps_a_metric_only_the_batches_carried():
+    # Keras's Progbar shows every metric seen during the epoch, in the order first seen, the
+    # last value of one the epoch's logs lack (a callback that adds to the batch logs)
+    seen, clock = Screen(columns=200), Clock()
+    bar = Progress(3, console=seen.console, clock=clock)
+    run(bar, clock, [0.1] * 3, {"loss": 0.5, "extra": 7.0})
+    bar.done({"loss": 0.25, "val_loss": 0.125})
+    assert seen.lines()[-1].endswith(" - loss: 0.2500 - extra: 7.0000 - val_loss: 0.1250"), seen.lines()
